@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, bottom up:
+//   TidemarkCore   pure domain (versions, packages, states, refs, diffs); no I/O, no dependencies
+//   TidemarkRPM    rpm's binary formats (header blobs; later .rpm files and rpm-md metadata)
+//   TidemarkHosts  reading hosts: rpm and dpkg databases, zypp/dpkg logs, repo configs, imports
+//   TidemarkStore  the history store behind one protocol (SQLite now, PostgreSQL next)
+//   TidemarkCLI    swift-argument-parser commands and their table/JSON output
+//   tidemark       the thin executable
+let package = Package(
+    name: "tidemark",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tidemark", targets: ["tidemark"]),
+        .library(name: "TidemarkCore", targets: ["TidemarkCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+    ],
+    targets: [
+        .target(name: "TidemarkCore"),
+        .target(name: "TidemarkRPM", dependencies: ["TidemarkCore"]),
+        .target(
+            name: "TidemarkHosts",
+            dependencies: [
+                "TidemarkCore", "TidemarkRPM",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
+        ),
+        .target(
+            name: "TidemarkStore",
+            dependencies: [
+                "TidemarkCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+            ]
+        ),
+        .target(
+            name: "TidemarkCLI",
+            dependencies: [
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "tidemark", dependencies: ["TidemarkCLI"]),
+
+        .target(
+            name: "TidemarkTestSupport",
+            dependencies: ["TidemarkCore", "TidemarkHosts"],
+            path: "Tests/TidemarkTestSupport"
+        ),
+        .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkRPMTests", dependencies: ["TidemarkRPM", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkHostsTests", dependencies: ["TidemarkHosts", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkCLITests", dependencies: ["TidemarkCLI", "TidemarkTestSupport", "tidemark"]),
+    ]
+)

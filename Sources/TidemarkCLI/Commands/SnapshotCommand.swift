@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkHosts
+import TidemarkStore
+
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Record the current packages and repositories of a host (rpm or dpkg).",
+        discussion: """
+            Reads the package database under ROOT natively (rpmdb.sqlite; other rpm database \
+            formats through rpm itself) or dpkg's status file, plus zypp .repo files or apt \
+            sources, and records one observation in one transaction. With --backfill it also \
+            reconstructs the host's earlier states from /var/log/zypp/history or \
+            /var/log/dpkg.log (and their rotated siblings), walking back from the current state.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Root directory of the host to read.") var root: String = "/"
+    @Option(help: "Host name to record under (default: this machine's hostname).") var host: String?
+    @Option(parsing: .unconditional, help: "Time of the observation (ISO 8601 or -2h; default: now).") var at: TimeSpec?
+    @Flag(help: "Also reconstruct earlier states from the package manager's logs.") var backfill = false
+    @Option(help: "Time zone of the log timestamps (default: the zone of ROOT/etc/localtime, else UTC).")
+    var logTimezone: String?
+
+    struct Report: Encodable {
+        var host: String
+        var at: Timestamp
+        var state: StateID
+        var packages: Int
+        var repositories: Int?
+        var outcome: RecordOutcome
+        var backfill: BackfillReport?
+    }
+
+    struct BackfillReport: Encodable {
+        var states: Int
+        var recorded: Int
+        /// Reconstructed states at or after the host's first recorded observation, not stored.
+        var skippedKnown = 0
+        var files: [String]
+        var lines: Int
+        var malformedLines: Int
+        var issues: [String]
+        var notes: [String]
+        var timeZone: String
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let hostName = host ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+            try Observation.validateHostName(hostName)
+            let when = at?.resolve(now: Clock.now()) ?? Clock.now()
+            let inventory = try HostCollector.collect(root: root)
+            let current = inventory.observation(host: hostName, at: when, source: .snapshot)
+            var observations: [Observation] = []
+            var backfillReport: BackfillReport? = nil
+            if backfill {
+                let zone = try logTimezone.map { (z: String) throws(TidemarkError) in try TimeZoneDetection.parse(z) }
+                let result = try HostBackfill.reconstruct(root: root, current: inventory, at: when, logTimeZone: zone)
+                for s in result.states {
+                    var times: [String: Int64] = [:]
+                    for p in s.packages { if let t = p.installTime { times[p.package.identityKey] = t } }
+                    observations.append(Observation(
+                        host: hostName, at: s.at, state: PackageState(s.packages.map(\.package)), source: .backfill,
+                        repositories: nil, installTimes: times, changelogs: inventory.changelogs))
+                }
+                backfillReport = BackfillReport(
+                    states: result.states.count, recorded: 0, files: result.filesRead, lines: result.linesRead,
+                    malformedLines: result.issues.count, issues: result.issues.map(\.description), notes: result.notes,
+                    timeZone: (zone ?? TimeZoneDetection.zone(root: root)).identifier)
+            }
+            observations.append(current)
+            let outcomes = try await store.with { db in
+                // Reconstructions only fill the past the store does not know: an observation
+                // recorded earlier is better evidence than a log replay.
+                if let first = try await db.firstObservation(host: hostName) {
+                    let before = observations.count
+                    observations.removeAll { $0.source == .backfill && $0.at >= first.at }
+                    backfillReport?.skippedKnown = before - observations.count
+                }
+                return try await db.record(observations)
+            }
+            if backfillReport != nil {
+                backfillReport!.recorded = outcomes.dropLast().filter { $0 != .duplicate }.count
+            }
+            let report = Report(
+                host: hostName, at: when, state: current.state.id, packages: current.state.count,
+                repositories: inventory.repositories?.count, outcome: outcomes.last!, backfill: backfillReport)
+            if output.json { return try Output.json(report) }
+            let what = switch report.outcome {
+            case .recordedNewState: "new state"
+            case .recorded: "known state"
+            case .duplicate: "already recorded"
+            }
+            Output.line("\(hostName) at \(when.iso8601): state \(report.state.short) (\(report.packages) \(inventory.format.rawValue) packages, \(report.repositories.map { "\($0) repositories, " } ?? "")\(what))")
+            if let b = report.backfill {
+                Output.line("backfill: \(b.states) earlier states reconstructed (\(b.recorded) new\(b.skippedKnown > 0 ? ", \(b.skippedKnown) within already recorded history kept as recorded" : "")) from \(b.files.count) log file(s), \(b.lines) lines, times in \(b.timeZone)")
+                if b.malformedLines > 0 {
+                    Output.line("backfill: \(b.malformedLines) malformed line(s) skipped:")
+                    for i in b.issues.prefix(20) { Output.line("  \(i)") }
+                    if b.issues.count > 20 { Output.line("  ... and \(b.issues.count - 20) more (see --json)") }
+                }
+                for n in b.notes.prefix(20) { Output.line("note: \(n)") }
+            }
+        }
+    }
+}

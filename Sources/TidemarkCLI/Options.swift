@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import TidemarkCore
+import TidemarkHosts
+import TidemarkStore
+
+/// `--db`: where the history lives. Precedence: the flag, `$TIDEMARK_DB`, then the default
+/// (`/var/lib/tidemark/tidemark.sqlite` for root, `~/.local/share/tidemark/tidemark.sqlite`
+/// otherwise, honouring `$XDG_DATA_HOME`).
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (default: $TIDEMARK_DB, else /var/lib/tidemark/tidemark.sqlite as root, ~/.local/share/tidemark/tidemark.sqlite otherwise).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        if let db { return db }
+        let env = ProcessInfo.processInfo.environment
+        if let e = env["TIDEMARK_DB"], !e.isEmpty { return e }
+        if getuid() == 0 { return "/var/lib/tidemark/tidemark.sqlite" }
+        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
+        return base + "/tidemark/tidemark.sqlite"
+    }
+
+    func open() async throws -> SQLHistoryStore {
+        try await SQLHistoryStore.openSQLite(path: path)
+    }
+
+    /// Opens the store, runs `body`, and closes the store whatever happens.
+    func with<T>(_ body: (SQLHistoryStore) async throws -> T) async throws -> T {
+        let store = try await open()
+        do {
+            let r = try await body(store)
+            try await store.close()
+            return r
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    func withQueries<T>(_ body: (HistoryQueries) async throws -> T) async throws -> T {
+        try await with { store in
+            try await body(HistoryQueries(store: store, loadFile: { path in try RPMQAList.read(path: path).map(\.package) }, now: { Clock.now() }))
+        }
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+}
+
+enum Clock {
+    static func now() -> Timestamp { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+}
+
+extension TimeSpec: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let t = try? TimeSpec.parse(argument) else { return nil }
+        self = t
+    }
+    public static var defaultCompletionKind: CompletionKind { .default }
+}
+
+extension PackageFormat: ExpressibleByArgument {}
+
+/// Runs a command body and turns Tidemark errors into a one-line message and a non-zero exit,
+/// the way rpm and zypper report failures.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as TidemarkError {
+        FileHandle.standardError.write(Data("tidemark: \(e.message)\n".utf8))
+        throw ExitCode(e.code == .invalidArgument ? 2 : 1)
+    }
+}
+
+/// The text of an input file, or of standard input for `-`; unreadable input names the file.
+func readInput(_ path: String) throws(TidemarkError) -> String {
+    if path == "-" {
+        return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw TidemarkError(.unreadable, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file")")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw TidemarkError(.invalidInput, "\(path) is not UTF-8 text")
+    }
+    return text
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `tidemark`: which package binaries every host runs and ran, from the terminal.
+public struct TidemarkCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tidemark",
+        abstract: "Fleet package history: what every host runs and ran, exactly.",
+        subcommands: [
+            SnapshotCommand.self, ImportCommand.self, HostsCommand.self, HistoryCommand.self, ShowCommand.self,
+            DiffCommand.self, WhereCommand.self, DriftCommand.self, VercmpCommand.self, BenchCommand.self,
+        ])
+    public init() {}
+}

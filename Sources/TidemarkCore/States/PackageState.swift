@@ -1,0 +1,51 @@
+/// Content address of a state: SHA-256 over its packages' identity lines.
+public struct StateID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public let hex: String
+    public init(hex: String) { self.hex = hex }
+    public var description: String { hex }
+    /// The 12-character prefix used in tables.
+    public var short: String { String(hex.prefix(12)) }
+    public static func < (a: StateID, b: StateID) -> Bool { a.hex < b.hex }
+    public init(from decoder: any Decoder) throws { hex = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(hex)
+    }
+}
+
+/// The exact set of package binaries of a host at a moment. Identical sets have identical ids
+/// wherever and whenever they were seen, so the store keeps each once.
+public struct PackageState: Sendable, Hashable {
+    /// Sorted by `Package.stateOrder`, without duplicates.
+    public let packages: [Package]
+    public let id: StateID
+
+    public init(_ packages: some Sequence<Package>) {
+        var unique = Array(packages)
+        // Collectors and generators often deliver sorted input: check before sorting.
+        var sorted = true
+        for i in unique.indices.dropFirst() where !Package.stateOrder(unique[i - 1], unique[i]) {
+            sorted = false
+            break
+        }
+        if !sorted {
+            unique.sort(by: Package.stateOrder)
+            var out: [Package] = []
+            out.reserveCapacity(unique.count)
+            for p in unique where out.last?.identityKey != p.identityKey { out.append(p) }
+            unique = out
+        }
+        self.packages = unique
+        var h = SHA256()
+        for p in unique {
+            h.update(p.identityKey)
+            h.update(PackageState.newlineByte)
+        }
+        self.id = StateID(hex: hexString(h.finalize()))
+    }
+
+    public var format: PackageFormat? { packages.first?.format }
+    private static let newlineByte: [UInt8] = [10]
+    public var count: Int { packages.count }
+    public static let empty = PackageState([])
+}

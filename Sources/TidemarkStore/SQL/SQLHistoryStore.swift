@@ -1,0 +1,579 @@
+import Foundation
+import SQLKit
+import Synchronization
+import TidemarkCore
+
+/// `HistoryStore` on SQL: the same statements run on SQLite and PostgreSQL (see `SQLBackend`).
+///
+/// Layout: packages are deduplicated binaries; a state is a delta-encoded list of package ids,
+/// stored once however many hosts share it; an observation points a host at a state at a time;
+/// spans are each host's package timeline, maintained in the same transaction as the
+/// observation, so `where` and `history` never have to rebuild states.
+public final class SQLHistoryStore: HistoryStore {
+    public let backend: any SQLBackend
+    /// Caches of committed rows only (ids never change once committed).
+    private let cache = Mutex(Caches())
+
+    /// Longest delta chain a reader follows before a full copy of a state is stored.
+    static let maxDepth = 16
+    static let chunk = 500
+
+    struct StateRow: Sendable { var rowID: Int64; var count: Int; var depth: Int }
+    struct Caches {
+        var hosts: [String: Int64] = [:]
+        var packages: [String: Int64] = [:]
+        var states: [String: StateRow] = [:]
+        var members: [Int64: [Int64]] = [:]
+        var memberOrder: [Int64] = []
+
+        mutating func remember(members ids: [Int64], of state: Int64) {
+            if members[state] == nil {
+                memberOrder.append(state)
+                if memberOrder.count > 256 { members[memberOrder.removeFirst()] = nil }
+            }
+            members[state] = ids
+        }
+    }
+
+    /// Opens (and migrates) the store on a backend.
+    public static func open(_ backend: any SQLBackend) async throws -> SQLHistoryStore {
+        do {
+            try await Schema.migrate(backend)
+        } catch {
+            try? await backend.close()
+            throw error
+        }
+        return SQLHistoryStore(backend: backend)
+    }
+
+    /// Opens the embedded SQLite store at `path`.
+    public static func openSQLite(path: String) async throws -> SQLHistoryStore {
+        try await open(SQLiteBackend.open(path: path))
+    }
+
+    private init(backend: any SQLBackend) { self.backend = backend }
+
+    public func close() async throws { try await backend.close() }
+    public func storageSize() async throws -> Int64 { try await backend.size() }
+
+    // MARK: recording
+
+    /// Rows created inside a transaction, published to the caches only after COMMIT.
+    final class Pending: @unchecked Sendable {
+        var hosts: [String: Int64] = [:]
+        var packages: [String: Int64] = [:]
+        var states: [String: StateRow] = [:]
+        var members: [Int64: [Int64]] = [:]
+    }
+
+    public func record(_ observations: [Observation]) async throws -> [RecordOutcome] {
+        for o in observations { try Observation.validateHostName(o.host) }
+        let pending = Pending()
+        let outcomes = try await backend.transaction { db in
+            var out: [RecordOutcome] = []
+            for o in observations { out.append(try await self.recordOne(o, db: db, pending: pending)) }
+            return out
+        }
+        cache.withLock { c in
+            c.hosts.merge(pending.hosts) { $1 }
+            c.packages.merge(pending.packages) { $1 }
+            c.states.merge(pending.states) { $1 }
+            for (k, v) in pending.members { c.remember(members: v, of: k) }
+        }
+        return outcomes
+    }
+
+    private func recordOne(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> RecordOutcome {
+        let hostID = try await ensureHost(o.host, format: o.state.format, db: db, pending: pending)
+        let t = o.at.seconds
+        if let existing = try await db.raw("""
+            SELECT s.hash FROM observations o JOIN states s ON s.id = o.state_id
+            WHERE o.host_id = \(bind: hostID) AND o.at = \(bind: t)
+            """).first() {
+            let hash = try existing.decode(column: "hash", as: String.self)
+            if hash == o.state.id.hex { return .duplicate }
+            throw TidemarkError(.conflict, "host \(o.host) already has a different state (\(hash.prefix(12))) recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
+        }
+        let prev = try await neighbour(hostID: hostID, at: t, before: true, db: db)
+        let next = try await neighbour(hostID: hostID, at: t, before: false, db: db)
+        var prevMembers: [Int64]? = nil
+        if let prev { prevMembers = try await self.members(of: prev.stateRowID, db: db, pending: pending) }
+
+        // A known state (the common case: a heartbeat, or a state another host already reported)
+        // needs no per-package work: its members are stored.
+        let state: StateRow, isNew: Bool, members: [Int64]
+        if let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending) {
+            (state, isNew) = (known, false)
+            members = try await self.members(of: known.rowID, db: db, pending: pending)
+        } else {
+            let packageIDs = try await ensurePackages(o, db: db, pending: pending)
+            members = packageIDs.values.sorted()
+            (state, isNew) = try await ensureState(
+                o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
+        }
+        let repoSet = try await ensureRepoSet(o.repositories, db: db)
+        let now = Int64(Date().timeIntervalSince1970)
+        try await db.raw("""
+            INSERT INTO observations (host_id, at, state_id, repo_set_id, source, recorded_at)
+            VALUES (\(bind: hostID), \(bind: t), \(bind: state.rowID), \(bind: repoSet), \(bind: o.source.rawValue), \(bind: now))
+            """).run()
+
+        var nextMembers: [Int64]? = nil
+        if let next { nextMembers = try await self.members(of: next.stateRowID, db: db, pending: pending) }
+        let opening = SortedIDs.subtract(members, prevMembers ?? [])
+        let installedAt = o.installTimes.isEmpty ? [:] : try await installTimes(of: opening, in: o, db: db)
+        try await updateSpans(
+            hostID: hostID, at: t, before: prev.map { ($0.at, prevMembers!) }, now: members,
+            after: next.map { ($0.at, nextMembers!) }, installedAt: installedAt, db: db)
+        return isNew ? .recordedNewState : .recorded
+    }
+
+    /// Install times of the packages that open a span, by package id.
+    private func installTimes(of ids: [Int64], in o: Observation, db: any SQLDatabase) async throws -> [Int64: Int64] {
+        var out: [Int64: Int64] = [:]
+        for batch in ids.chunked(Self.chunk) {
+            for r in try await db.raw("SELECT id, key FROM packages WHERE id IN (\(binds: Array(batch)))").all() {
+                if let t = o.installTimes[try r.decode(column: "key", as: String.self)] {
+                    out[try r.decode(column: "id", as: Int64.self)] = t
+                }
+            }
+        }
+        return out
+    }
+
+    private func ensureHost(_ name: String, format: PackageFormat?, db: any SQLDatabase, pending: Pending) async throws -> Int64 {
+        if let id = cache.withLock({ $0.hosts[name] }) ?? pending.hosts[name] { return id }
+        if let row = try await db.raw("SELECT id FROM hosts WHERE name = \(bind: name)").first() {
+            let id = try row.decode(column: "id", as: Int64.self)
+            pending.hosts[name] = id
+            return id
+        }
+        let row = try await db.raw("INSERT INTO hosts (name, format) VALUES (\(bind: name), \(bind: format?.rawValue)) RETURNING id").first()
+        let id = try row!.decode(column: "id", as: Int64.self)
+        pending.hosts[name] = id
+        return id
+    }
+
+    /// Package ids by identity key, inserting the binaries the store has not seen yet.
+    private func ensurePackages(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> [String: Int64] {
+        var ids: [String: Int64] = [:]
+        var missing: [Package] = []
+        cache.withLock { c in
+            for p in o.state.packages {
+                let key = p.identityKey
+                if let id = c.packages[key] ?? pending.packages[key] { ids[key] = id } else { missing.append(p) }
+            }
+        }
+        if missing.isEmpty { return ids }
+        var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
+        let toInsert = missing.filter { found[$0.identityKey] == nil }
+        for batch in toInsert.chunked(Self.chunk / 4) {
+            var sql = SQLQueryString("INSERT INTO packages (key, format, name, epoch, version, release, arch, digest, vendor, source, disturl, build_time, status) VALUES ")
+            for (i, p) in batch.enumerated() {
+                if i > 0 { sql.appendLiteral(", ") }
+                sql.appendInterpolation(unsafeRaw: "(")
+                sql.appendInterpolation(bind: p.identityKey); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.format.rawValue); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.name); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.evr.epoch); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.evr.version); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.evr.release); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.arch); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.digest); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.vendor); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.source); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.disturl); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.buildTime); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p.status)
+                sql.appendLiteral(")")
+            }
+            sql.appendLiteral(" ON CONFLICT (key) DO NOTHING")
+            try await db.raw(sql).run()
+        }
+        if !toInsert.isEmpty {
+            found.merge(try await lookupPackageIDs(toInsert.map(\.identityKey), db: db)) { $1 }
+        }
+        // Changelogs belong to the binary: stored once, by the first observation that has one.
+        for p in missing {
+            guard let entries = o.changelogs[p.identityKey], !entries.isEmpty, let id = found[p.identityKey] else { continue }
+            let json = String(decoding: try JSONEncoder().encode(entries), as: UTF8.self)
+            try await db.raw("INSERT INTO changelogs (package_id, entries) VALUES (\(bind: id), \(bind: json)) ON CONFLICT (package_id) DO NOTHING").run()
+        }
+        for p in missing {
+            guard let id = found[p.identityKey] else {
+                throw TidemarkError(.storage, "package \(p.nevra) could not be stored")
+            }
+            ids[p.identityKey] = id
+            pending.packages[p.identityKey] = id
+        }
+        return ids
+    }
+
+    private func lookupPackageIDs(_ keys: [String], db: any SQLDatabase) async throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for batch in keys.chunked(Self.chunk) {
+            let rows = try await db.raw("SELECT id, key FROM packages WHERE key IN (\(binds: Array(batch)))").all()
+            for r in rows { out[try r.decode(column: "key", as: String.self)] = try r.decode(column: "id", as: Int64.self) }
+        }
+        return out
+    }
+
+    struct Neighbour { var at: Int64; var stateRowID: Int64 }
+
+    private func neighbour(hostID: Int64, at: Int64, before: Bool, db: any SQLDatabase) async throws -> Neighbour? {
+        let sql: SQLQueryString = before
+            ? "SELECT at, state_id FROM observations WHERE host_id = \(bind: hostID) AND at < \(bind: at) ORDER BY at DESC LIMIT 1"
+            : "SELECT at, state_id FROM observations WHERE host_id = \(bind: hostID) AND at > \(bind: at) ORDER BY at ASC LIMIT 1"
+        guard let row = try await db.raw(sql).first() else { return nil }
+        return Neighbour(at: try row.decode(column: "at", as: Int64.self), stateRowID: try row.decode(column: "state_id", as: Int64.self))
+    }
+
+    private func ensureState(
+        _ state: PackageState, members: [Int64], base: (Int64, [Int64])?, db: any SQLDatabase, pending: Pending
+    ) async throws -> (StateRow, Bool) {
+        let hash = state.id.hex
+        if let row = try await stateRow(hash: hash, db: db, pending: pending) { return (row, false) }
+        var baseID: Int64? = nil, depth = 0
+        var added = members, removed: [Int64] = []
+        if let (bID, bMembers) = base, let bRow = try await stateRow(rowID: bID, db: db, pending: pending), bRow.depth < Self.maxDepth {
+            let a = SortedIDs.subtract(members, bMembers), r = SortedIDs.subtract(bMembers, members)
+            if (a.count + r.count) * 4 <= max(members.count, 8) {
+                baseID = bID
+                depth = bRow.depth + 1
+                added = a
+                removed = r
+            }
+        }
+        let row = try await db.raw("""
+            INSERT INTO states (hash, package_count, base_id, depth, added, removed)
+            VALUES (\(bind: hash), \(bind: members.count), \(bind: baseID), \(bind: depth), \(bind: IDListCoding.encode(added)), \(bind: IDListCoding.encode(removed)))
+            RETURNING id
+            """).first()
+        let result = StateRow(rowID: try row!.decode(column: "id", as: Int64.self), count: members.count, depth: depth)
+        pending.states[hash] = result
+        pending.members[result.rowID] = members
+        return (result, true)
+    }
+
+    private func stateRow(hash: String, db: any SQLDatabase, pending: Pending?) async throws -> StateRow? {
+        if let r = cache.withLock({ $0.states[hash] }) ?? pending?.states[hash] { return r }
+        guard let row = try await db.raw("SELECT id, package_count, depth FROM states WHERE hash = \(bind: hash)").first() else { return nil }
+        return StateRow(
+            rowID: try row.decode(column: "id", as: Int64.self), count: try row.decode(column: "package_count", as: Int.self),
+            depth: try row.decode(column: "depth", as: Int.self))
+    }
+
+    private func stateRow(rowID: Int64, db: any SQLDatabase, pending: Pending?) async throws -> StateRow? {
+        guard let row = try await db.raw("SELECT id, package_count, depth FROM states WHERE id = \(bind: rowID)").first() else { return nil }
+        return StateRow(
+            rowID: rowID, count: try row.decode(column: "package_count", as: Int.self), depth: try row.decode(column: "depth", as: Int.self))
+    }
+
+    /// The sorted package ids of a state, following its delta chain.
+    private func members(of stateRowID: Int64, db: any SQLDatabase, pending: Pending?) async throws -> [Int64] {
+        if let m = cache.withLock({ $0.members[stateRowID] }) ?? pending?.members[stateRowID] { return m }
+        var chain: [(added: [Int64], removed: [Int64])] = []
+        var cursor: Int64? = stateRowID
+        var resolved: [Int64] = []
+        while let id = cursor {
+            if let m = cache.withLock({ $0.members[id] }) ?? pending?.members[id] {
+                resolved = m
+                break
+            }
+            guard let row = try await db.raw("SELECT base_id, added, removed FROM states WHERE id = \(bind: id)").first() else {
+                throw StoreCorruption("state row \(id) is missing")
+            }
+            let added = try IDListCoding.decode(try row.decode(column: "added", as: Data.self))
+            let removed = try IDListCoding.decode(try row.decode(column: "removed", as: Data.self))
+            chain.append((added, removed))
+            cursor = try row.decode(column: "base_id", as: Int64?.self)
+            guard chain.count <= Self.maxDepth + 1 else { throw StoreCorruption("state \(stateRowID) has a delta chain longer than \(Self.maxDepth)") }
+        }
+        for link in chain.reversed() {
+            resolved = SortedIDs.union(SortedIDs.subtract(resolved, link.removed), link.added)
+        }
+        if pending == nil { cache.withLock { $0.remember(members: resolved, of: stateRowID) } }
+        return resolved
+    }
+
+    private func ensureRepoSet(_ repositories: [Repository]?, db: any SQLDatabase) async throws -> Int64? {
+        guard let repositories else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = String(decoding: try encoder.encode(repositories.sorted { ($0.kind.rawValue, $0.alias, $0.url) < ($1.kind.rawValue, $1.alias, $1.url) }), as: UTF8.self)
+        let hash = SHA256.hex(body)
+        if let row = try await db.raw("SELECT id FROM repo_sets WHERE hash = \(bind: hash)").first() {
+            return try row.decode(column: "id", as: Int64.self)
+        }
+        let row = try await db.raw("INSERT INTO repo_sets (hash, body) VALUES (\(bind: hash), \(bind: body)) RETURNING id").first()
+        return try row!.decode(column: "id", as: Int64.self)
+    }
+
+    /// Keeps the host's spans true after inserting an observation at `at` between `before` and
+    /// `after` (either may be absent). Only packages that differ from a neighbour are touched, so a
+    /// heartbeat (same state as before) costs nothing here.
+    private func updateSpans(
+        hostID: Int64, at t: Int64, before: (Int64, [Int64])?, now: [Int64], after: (Int64, [Int64])?,
+        installedAt: [Int64: Int64], db: any SQLDatabase
+    ) async throws {
+        let previous = before?.1 ?? []
+        let closing = SortedIDs.subtract(previous, now)
+        let opening = SortedIDs.subtract(now, previous)
+        guard let (nextAt, nextMembers) = after else {
+            for batch in closing.chunked(Self.chunk) {
+                try await db.raw("UPDATE spans SET until = \(bind: t) WHERE host_id = \(bind: hostID) AND until IS NULL AND package_id IN (\(binds: Array(batch)))").run()
+            }
+            try await insertSpans(hostID: hostID, packages: opening, since: t, until: nil, installedAt: installedAt, db: db)
+            return
+        }
+        let prevAt = before?.0
+        for p in closing {
+            guard let prevAt, let row = try await db.raw("""
+                SELECT since, until, installed_at FROM spans WHERE host_id = \(bind: hostID) AND package_id = \(bind: p)
+                AND since <= \(bind: prevAt) AND (until IS NULL OR until > \(bind: prevAt))
+                """).first() else { throw StoreCorruption("span of package \(p) on host \(hostID) is missing") }
+            let since = try row.decode(column: "since", as: Int64.self)
+            let until = try row.decode(column: "until", as: Int64?.self)
+            try await db.raw("UPDATE spans SET until = \(bind: t) WHERE host_id = \(bind: hostID) AND package_id = \(bind: p) AND since = \(bind: since)").run()
+            if SortedIDs.contains(nextMembers, p) {
+                let inst = try row.decode(column: "installed_at", as: Int64?.self)
+                try await db.raw("INSERT INTO spans (host_id, package_id, since, until, installed_at) VALUES (\(bind: hostID), \(bind: p), \(bind: nextAt), \(bind: until), \(bind: inst))").run()
+            }
+        }
+        var fresh: [Int64] = []
+        for p in opening {
+            if SortedIDs.contains(nextMembers, p) {
+                try await db.raw("UPDATE spans SET since = \(bind: t) WHERE host_id = \(bind: hostID) AND package_id = \(bind: p) AND since = \(bind: nextAt)").run()
+            } else {
+                fresh.append(p)
+            }
+        }
+        try await insertSpans(hostID: hostID, packages: fresh, since: t, until: nextAt, installedAt: installedAt, db: db)
+    }
+
+    private func insertSpans(hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], db: any SQLDatabase) async throws {
+        for batch in packages.chunked(Self.chunk / 5) {
+            var sql = SQLQueryString("INSERT INTO spans (host_id, package_id, since, until, installed_at) VALUES ")
+            for (i, p) in batch.enumerated() {
+                if i > 0 { sql.appendLiteral(", ") }
+                sql.appendLiteral("(")
+                sql.appendInterpolation(bind: hostID); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: p); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: since); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: until); sql.appendLiteral(", ")
+                sql.appendInterpolation(bind: installedAt[p])
+                sql.appendLiteral(")")
+            }
+            try await db.raw(sql).run()
+        }
+    }
+
+    // MARK: reading
+
+    static let observationColumns = "h.name AS host, o.at, o.source, o.recorded_at, s.hash, s.package_count"
+
+    private func observationRecord(_ row: any SQLRow) throws -> ObservationRecord {
+        let source = try row.decode(column: "source", as: String.self)
+        return ObservationRecord(
+            host: try row.decode(column: "host", as: String.self),
+            at: Timestamp(seconds: try row.decode(column: "at", as: Int64.self)),
+            state: StateID(hex: try row.decode(column: "hash", as: String.self)),
+            source: ObservationSource(rawValue: source) ?? .snapshot,
+            packages: try row.decode(column: "package_count", as: Int.self),
+            recordedAt: Timestamp(seconds: try row.decode(column: "recorded_at", as: Int64.self)))
+    }
+
+    public func hosts() async throws -> [HostSummary] {
+        try await backend.read { db in
+            let rows = try await db.raw("""
+                SELECT h.name AS host, h.format, o.at, s.hash, s.package_count,
+                       (SELECT COUNT(*) FROM observations c WHERE c.host_id = h.id) AS n
+                FROM hosts h
+                JOIN observations o ON o.host_id = h.id AND o.at = (SELECT MAX(m.at) FROM observations m WHERE m.host_id = h.id)
+                JOIN states s ON s.id = o.state_id
+                ORDER BY h.name
+                """).all()
+            return try rows.map { r in
+                HostSummary(
+                    host: try r.decode(column: "host", as: String.self),
+                    format: try r.decode(column: "format", as: String?.self).flatMap(PackageFormat.init(rawValue:)),
+                    lastSeen: Timestamp(seconds: try r.decode(column: "at", as: Int64.self)),
+                    observations: try r.decode(column: "n", as: Int.self),
+                    packages: try r.decode(column: "package_count", as: Int.self),
+                    state: StateID(hex: try r.decode(column: "hash", as: String.self)))
+            }
+        }
+    }
+
+    public func observation(host: String, atOrBefore at: Timestamp?) async throws -> ObservationRecord? {
+        let limit = at?.seconds ?? Int64.max
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.observationColumns) FROM observations o
+                JOIN hosts h ON h.id = o.host_id JOIN states s ON s.id = o.state_id
+                WHERE h.name = \(bind: host) AND o.at <= \(bind: limit) ORDER BY o.at DESC LIMIT 1
+                """).first().map(self.observationRecord)
+        }
+    }
+
+    public func firstObservation(host: String) async throws -> ObservationRecord? {
+        try await backend.read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.observationColumns) FROM observations o
+                JOIN hosts h ON h.id = o.host_id JOIN states s ON s.id = o.state_id
+                WHERE h.name = \(bind: host) ORDER BY o.at ASC LIMIT 1
+                """).first().map(self.observationRecord)
+        }
+    }
+
+    public func observations(host: String, since: Timestamp?, until: Timestamp?) async throws -> [ObservationRecord] {
+        let lo = since?.seconds ?? Int64.min, hi = until?.seconds ?? Int64.max
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.observationColumns) FROM observations o
+                JOIN hosts h ON h.id = o.host_id JOIN states s ON s.id = o.state_id
+                WHERE h.name = \(bind: host) AND o.at >= \(bind: lo) AND o.at <= \(bind: hi) ORDER BY o.at
+                """).all().map(self.observationRecord)
+        }
+    }
+
+    public func states(withPrefix prefix: String) async throws -> [StateID] {
+        let p = prefix.lowercased().filter(\.isHexDigit)
+        return try await backend.read { db in
+            try await db.raw("SELECT hash FROM states WHERE hash >= \(bind: p) AND hash < \(bind: p + "g") ORDER BY hash LIMIT 10").all()
+                .map { StateID(hex: try $0.decode(column: "hash", as: String.self)) }
+        }
+    }
+
+    public func packages(of state: StateID) async throws -> [Package]? {
+        try await backend.read { db in
+            guard let row = try await self.stateRow(hash: state.hex, db: db, pending: nil) else { return nil }
+            let ids = try await self.members(of: row.rowID, db: db, pending: nil)
+            return try await self.loadPackages(ids, db: db).sorted(by: Package.stateOrder)
+        }
+    }
+
+    public func difference(from: StateID, to: StateID) async throws -> (removed: [Package], added: [Package]) {
+        let result: ([Package], [Package]) = try await backend.read { db in
+            guard let a = try await self.stateRow(hash: from.hex, db: db, pending: nil) else { throw TidemarkError(.notFound, "unknown state \(from.short)") }
+            guard let b = try await self.stateRow(hash: to.hex, db: db, pending: nil) else { throw TidemarkError(.notFound, "unknown state \(to.short)") }
+            let ma = try await self.members(of: a.rowID, db: db, pending: nil)
+            let mb = try await self.members(of: b.rowID, db: db, pending: nil)
+            let removed = try await self.loadPackages(SortedIDs.subtract(ma, mb), db: db)
+            let added = try await self.loadPackages(SortedIDs.subtract(mb, ma), db: db)
+            return (removed, added)
+        }
+        return (result.0, result.1)
+    }
+
+    static let packageColumns = "p.id, p.format, p.name, p.epoch, p.version, p.release, p.arch, p.digest, p.vendor, p.source, p.disturl, p.build_time, p.status"
+
+    private func package(_ r: any SQLRow) throws -> Package {
+        Package(
+            format: PackageFormat(rawValue: try r.decode(column: "format", as: String.self)) ?? .rpm,
+            name: try r.decode(column: "name", as: String.self),
+            evr: EVR(epoch: try r.decode(column: "epoch", as: Int.self), version: try r.decode(column: "version", as: String.self), release: try r.decode(column: "release", as: String.self)),
+            arch: try r.decode(column: "arch", as: String.self),
+            digest: try r.decode(column: "digest", as: String?.self),
+            vendor: try r.decode(column: "vendor", as: String?.self),
+            source: try r.decode(column: "source", as: String?.self),
+            disturl: try r.decode(column: "disturl", as: String?.self),
+            buildTime: try r.decode(column: "build_time", as: Int64?.self),
+            status: try r.decode(column: "status", as: String?.self))
+    }
+
+    private func loadPackages(_ ids: [Int64], db: any SQLDatabase) async throws -> [Package] {
+        var out: [Package] = []
+        out.reserveCapacity(ids.count)
+        for batch in ids.chunked(Self.chunk * 2) {
+            for r in try await db.raw("SELECT \(unsafeRaw: Self.packageColumns) FROM packages p WHERE p.id IN (\(binds: Array(batch)))").all() {
+                out.append(try package(r))
+            }
+        }
+        guard out.count == ids.count else { throw StoreCorruption("a state refers to \(ids.count - out.count) missing packages") }
+        return out
+    }
+
+    public func installTimes(host: String, at: Timestamp) async throws -> [String: Int64] {
+        try await backend.read { db in
+            let rows = try await db.raw("""
+                SELECT \(unsafeRaw: Self.packageColumns), s.installed_at FROM spans s
+                JOIN hosts h ON h.id = s.host_id JOIN packages p ON p.id = s.package_id
+                WHERE h.name = \(bind: host) AND s.since <= \(bind: at.seconds) AND (s.until IS NULL OR s.until > \(bind: at.seconds))
+                AND s.installed_at IS NOT NULL
+                """).all()
+            var out: [String: Int64] = [:]
+            for r in rows { out[try self.package(r).identityKey] = try r.decode(column: "installed_at", as: Int64.self) }
+            return out
+        }
+    }
+
+    public func repositories(host: String, at: Timestamp) async throws -> [Repository]? {
+        try await backend.read { db in
+            guard let row = try await db.raw("""
+                SELECT r.body FROM observations o JOIN hosts h ON h.id = o.host_id JOIN repo_sets r ON r.id = o.repo_set_id
+                WHERE h.name = \(bind: host) AND o.at = \(bind: at.seconds)
+                """).first() else { return nil }
+            return try JSONDecoder().decode([Repository].self, from: Data(try row.decode(column: "body", as: String.self).utf8))
+        }
+    }
+
+    public func changelog(of package: Package) async throws -> [ChangelogEntry]? {
+        try await backend.read { db in
+            guard let row = try await db.raw("""
+                SELECT c.entries FROM changelogs c JOIN packages p ON p.id = c.package_id WHERE p.key = \(bind: package.identityKey)
+                """).first() else { return nil }
+            return try JSONDecoder().decode([ChangelogEntry].self, from: Data(try row.decode(column: "entries", as: String.self).utf8))
+        }
+    }
+
+    public func whereIs(name: String, at: Timestamp) async throws -> WhereResult {
+        try await backend.read { db in
+            let t = at.seconds
+            let rows = try await db.raw("""
+                SELECT h.name AS host, p.format, p.epoch, p.version, p.release, p.arch FROM packages p
+                JOIN spans s ON s.package_id = p.id JOIN hosts h ON h.id = s.host_id
+                WHERE p.name = \(bind: name) AND s.since <= \(bind: t) AND (s.until IS NULL OR s.until > \(bind: t))
+                """).all()
+            struct Key: Hashable { var evr: EVR; var arch: String; var format: PackageFormat }
+            var byVersion: [Key: [String]] = [:]
+            var present = Set<String>()
+            for r in rows {
+                let host = try r.decode(column: "host", as: String.self)
+                let key = Key(
+                    evr: EVR(epoch: try r.decode(column: "epoch", as: Int.self), version: try r.decode(column: "version", as: String.self), release: try r.decode(column: "release", as: String.self)),
+                    arch: try r.decode(column: "arch", as: String.self),
+                    format: PackageFormat(rawValue: try r.decode(column: "format", as: String.self)) ?? .rpm)
+                byVersion[key, default: []].append(host)
+                present.insert(host)
+            }
+            let observed = try await db.raw("""
+                SELECT h.name AS host FROM hosts h WHERE EXISTS (SELECT 1 FROM observations o WHERE o.host_id = h.id AND o.at <= \(bind: t))
+                """).all().map { try $0.decode(column: "host", as: String.self) }
+            let versions = byVersion.sorted { a, b in
+                let c = EVR.compare(a.key.evr, b.key.evr, format: a.key.format)
+                return c != 0 ? c > 0 : a.key.arch < b.key.arch
+            }.map { WhereResult.Version(evr: $0.key.evr.description, arch: $0.key.arch, hosts: $0.value.sorted()) }
+            return WhereResult(name: name, at: at, versions: versions, absent: observed.filter { !present.contains($0) }.sorted())
+        }
+    }
+
+    public func latestObservations(at: Timestamp?) async throws -> [ObservationRecord] {
+        let limit = at?.seconds ?? Int64.max
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.observationColumns) FROM observations o
+                JOIN hosts h ON h.id = o.host_id JOIN states s ON s.id = o.state_id
+                WHERE o.at = (SELECT MAX(m.at) FROM observations m WHERE m.host_id = o.host_id AND m.at <= \(bind: limit))
+                ORDER BY h.name
+                """).all().map(self.observationRecord)
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        guard !isEmpty else { return [] }
+        return stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

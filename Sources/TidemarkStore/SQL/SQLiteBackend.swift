@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import SQLKit
+import SQLiteKit
+import Synchronization
+import TidemarkCore
+
+/// The embedded default: one SQLite file, WAL journal (readers never block the writer), a busy
+/// timeout so that a second `tidemark` process waits instead of failing, and full fsync on commit
+/// so that an acknowledged observation survives kill -9 and power loss.
+public final class SQLiteBackend: SQLBackend {
+    public let dialect = StoreDialect.sqlite
+    public let path: String
+    private let connection: SQLiteConnection
+    private let db: any SQLDatabase
+    private let lock = AsyncLock()
+    private let closed = Mutex(false)
+
+    public static func open(path: String) async throws -> SQLiteBackend {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            } catch {
+                throw TidemarkError(.storage, "cannot create the directory of the database \(path): \(error.localizedDescription)")
+            }
+        }
+        var logger = Logger(label: "tidemark.sqlite")
+        logger.logLevel = .critical
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw TidemarkError(.storage, "cannot open the database \(path): \(error)")
+        }
+        let backend = SQLiteBackend(path: path, connection: connection)
+        do {
+            // busy_timeout first: switching to WAL needs a lock another process may hold.
+            try await backend.db.raw("PRAGMA busy_timeout = 30000").run()
+            try await backend.db.raw("PRAGMA journal_mode = WAL").run()
+            try await backend.db.raw("PRAGMA synchronous = FULL").run()
+            try await backend.db.raw("PRAGMA foreign_keys = ON").run()
+            try await backend.db.raw("PRAGMA cache_size = -65536").run()
+        } catch {
+            try? await connection.close()
+            throw TidemarkError(.storage, "\(path) is not a usable SQLite database: \(error)")
+        }
+        return backend
+    }
+
+    private init(path: String, connection: SQLiteConnection) {
+        self.path = path
+        self.connection = connection
+        self.db = connection.sql()
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let db = self.db
+        return try await lock.withLock { try await body(db) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let db = self.db
+        return try await lock.withLock {
+            try await db.raw("BEGIN IMMEDIATE").run()
+            do {
+                let r = try await body(db)
+                try await db.raw("COMMIT").run()
+                return r
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func size() async throws -> Int64 {
+        try await read { db in
+            try await db.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+            var total: Int64 = 0
+            for suffix in ["", "-wal"] {
+                let attrs = try? FileManager.default.attributesOfItem(atPath: self.path + suffix)
+                total += (attrs?[.size] as? NSNumber)?.int64Value ?? 0
+            }
+            return total
+        }
+    }
+
+    /// Idempotent: closing twice is harmless.
+    public func close() async throws {
+        let first = closed.withLock { c in
+            defer { c = true }
+            return !c
+        }
+        if first { try await connection.close() }
+    }
+}

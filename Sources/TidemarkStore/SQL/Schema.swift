@@ -1,0 +1,118 @@
+import Foundation
+import SQLKit
+import TidemarkCore
+
+/// The store's schema as numbered migrations, applied in order inside one transaction each and
+/// recorded in `schema_migrations`. Never edit a released migration: add the next one.
+enum Schema {
+    struct Migration: Sendable {
+        var version: Int
+        var summary: String
+        var statements: @Sendable (StoreDialect) -> [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, summary: "hosts, packages, content-addressed states, observations, package spans") { d in
+            [
+                """
+                CREATE TABLE hosts (
+                    id \(d.autoID),
+                    name TEXT NOT NULL UNIQUE,
+                    format TEXT
+                )
+                """,
+                // One row per distinct binary, deduplicated by the hash of its identity line.
+                """
+                CREATE TABLE packages (
+                    id \(d.autoID),
+                    key TEXT NOT NULL UNIQUE,
+                    format TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    version TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    arch TEXT NOT NULL,
+                    digest TEXT,
+                    vendor TEXT,
+                    source TEXT,
+                    disturl TEXT,
+                    build_time BIGINT,
+                    status TEXT
+                )
+                """,
+                "CREATE INDEX packages_name ON packages (name)",
+                "CREATE TABLE changelogs (package_id BIGINT PRIMARY KEY REFERENCES packages (id), entries TEXT NOT NULL)",
+                // A state is its sorted package ids, stored as a delta against a base state
+                // (full when base_id is NULL); depth bounds the chain a reader must follow.
+                """
+                CREATE TABLE states (
+                    id \(d.autoID),
+                    hash TEXT NOT NULL UNIQUE,
+                    package_count INTEGER NOT NULL,
+                    base_id BIGINT REFERENCES states (id),
+                    depth INTEGER NOT NULL,
+                    added \(d.blob) NOT NULL,
+                    removed \(d.blob) NOT NULL
+                )
+                """,
+                "CREATE TABLE repo_sets (id \(d.autoID), hash TEXT NOT NULL UNIQUE, body TEXT NOT NULL)",
+                """
+                CREATE TABLE observations (
+                    id \(d.autoID),
+                    host_id BIGINT NOT NULL REFERENCES hosts (id),
+                    at BIGINT NOT NULL,
+                    state_id BIGINT NOT NULL REFERENCES states (id),
+                    repo_set_id BIGINT REFERENCES repo_sets (id),
+                    source TEXT NOT NULL,
+                    recorded_at BIGINT NOT NULL,
+                    UNIQUE (host_id, at)
+                )
+                """,
+                // A span: host had package from `since` (an observation time) until `until` (the
+                // first later observation without it; NULL while it still has it). Derived from
+                // observations and states in the same transaction; it makes `where` one lookup.
+                """
+                CREATE TABLE spans (
+                    host_id BIGINT NOT NULL REFERENCES hosts (id),
+                    package_id BIGINT NOT NULL REFERENCES packages (id),
+                    since BIGINT NOT NULL,
+                    until BIGINT,
+                    installed_at BIGINT,
+                    PRIMARY KEY (host_id, package_id, since)
+                )\(d.withoutRowID)
+                """,
+                "CREATE INDEX spans_package ON spans (package_id, since)",
+                "CREATE INDEX spans_host_until ON spans (host_id, until)",
+            ]
+        },
+    ]
+
+    static var latestVersion: Int { migrations.last!.version }
+
+    /// Brings the database up to the latest schema. Refuses a database written by a newer Tidemark.
+    static func migrate(_ backend: any SQLBackend) async throws {
+        let dialect = backend.dialect
+        try await backend.transaction { db in
+            try await db.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, summary TEXT NOT NULL, applied_at BIGINT NOT NULL)").run()
+        }
+        let applied = try await backend.read { db in
+            try await db.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) }
+        }
+        let current = applied.max() ?? 0
+        if current > latestVersion {
+            throw TidemarkError(.storage, "the database has schema version \(current), newer than this tidemark understands (\(latestVersion)); upgrade tidemark")
+        }
+        for m in migrations where m.version > current {
+            try await backend.transaction { db in
+                // Re-check inside the write transaction: another process may have migrated meanwhile.
+                let done = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: m.version)").first()
+                if done != nil { return }
+                for statement in m.statements(dialect) {
+                    try await db.raw(SQLQueryString(statement)).run()
+                }
+                let now = Int64(Date().timeIntervalSince1970)
+                try await db.raw("INSERT INTO schema_migrations (version, summary, applied_at) VALUES (\(bind: m.version), \(bind: m.summary), \(bind: now))").run()
+            }
+        }
+    }
+}

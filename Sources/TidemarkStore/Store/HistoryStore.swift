@@ -1,0 +1,65 @@
+import TidemarkCore
+
+/// What happened to one recorded observation.
+public enum RecordOutcome: String, Sendable, Codable, Hashable {
+    /// Stored; its state was already known (stored once, shared).
+    case recorded
+    /// Stored, and its state was new to the store.
+    case recordedNewState = "recorded-new-state"
+    /// The same host, time and state were already recorded: re-sending is harmless.
+    case duplicate
+}
+
+/// One stored observation, without its packages.
+public struct ObservationRecord: Sendable, Hashable, Codable {
+    public var host: String
+    public var at: Timestamp
+    public var state: StateID
+    public var source: ObservationSource
+    public var packages: Int
+    public var recordedAt: Timestamp
+    public init(host: String, at: Timestamp, state: StateID, source: ObservationSource, packages: Int, recordedAt: Timestamp) {
+        self.host = host
+        self.at = at
+        self.state = state
+        self.source = source
+        self.packages = packages
+        self.recordedAt = recordedAt
+    }
+}
+
+/// The fleet's history: every observation of every host, content-addressed states, and the
+/// per-host package timelines that make "who had what when" a single indexed lookup.
+///
+/// One protocol at the seam so that SQLite (default) and PostgreSQL (shared deployments) run the
+/// same queries and the same tests. Every `record` call is one transaction: all of it or nothing.
+public protocol HistoryStore: Sendable {
+    /// Records observations atomically, in the order given.
+    func record(_ observations: [Observation]) async throws -> [RecordOutcome]
+
+    func hosts() async throws -> [HostSummary]
+    /// The observation of `host` at or before `at` (latest when nil), nil if none.
+    func observation(host: String, atOrBefore at: Timestamp?) async throws -> ObservationRecord?
+    func firstObservation(host: String) async throws -> ObservationRecord?
+    /// Observations of a host in time order, both bounds inclusive.
+    func observations(host: String, since: Timestamp?, until: Timestamp?) async throws -> [ObservationRecord]
+    /// Full ids of the known states starting with `prefix`.
+    func states(withPrefix prefix: String) async throws -> [StateID]
+    /// The packages of a state, nil if unknown.
+    func packages(of state: StateID) async throws -> [Package]?
+    /// Packages in `to` but not `from` and in `from` but not `to`, without loading the rest.
+    func difference(from: StateID, to: StateID) async throws -> (removed: [Package], added: [Package])
+    /// Install times of a host's packages as of an observation time, by `Package.identityKey`.
+    func installTimes(host: String, at: Timestamp) async throws -> [String: Int64]
+    /// The repositories recorded with that observation (nil when unknown).
+    func repositories(host: String, at: Timestamp) async throws -> [Repository]?
+    func changelog(of package: Package) async throws -> [ChangelogEntry]?
+    /// Which host had which version of `name` at `at` (hosts not yet observed by then are left out).
+    func whereIs(name: String, at: Timestamp) async throws -> WhereResult
+    /// The latest observation of every host at `at` (now when nil).
+    func latestObservations(at: Timestamp?) async throws -> [ObservationRecord]
+
+    /// Bytes the store occupies on disk (for benchmarks and `tidemark hosts` footers).
+    func storageSize() async throws -> Int64
+    func close() async throws
+}

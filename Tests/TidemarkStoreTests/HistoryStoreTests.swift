@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+import TidemarkCore
+import TidemarkTestSupport
+@testable import TidemarkStore
+
+/// The store contract, run against every backend (SQLite here; PostgreSQL joins this list).
+/// Expected answers are computed by brute force from the observations themselves.
+@Suite struct HistoryStoreTests {
+    static func pkg(_ name: String, _ version: String, release: String = "1", arch: String = "x86_64", digest: String? = nil) -> Package {
+        Package(format: .rpm, name: name, evr: EVR(version: version, release: release), arch: arch, digest: digest ?? "d-\(name)-\(version)", source: "\(name)-\(version)-\(release).src.rpm")
+    }
+
+    static func obs(_ host: String, _ t: Int64, _ packages: [Package], source: ObservationSource = .snapshot) -> Observation {
+        Observation(host: host, at: Timestamp(seconds: t), state: PackageState(packages), source: source, repositories: [],
+                    installTimes: Dictionary(uniqueKeysWithValues: packages.map { ($0.identityKey, t - 10) }))
+    }
+
+    /// A fresh store in a temporary directory; `body` may close it itself.
+    func withStore(_ body: (SQLHistoryStore, String) async throws -> Void) async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/history.sqlite"
+        let store = try await SQLHistoryStore.openSQLite(path: path)
+        try await body(store, path)
+        try? await store.close()
+    }
+
+    @Test func recordsAndReadsBackExactState() async throws {
+        try await withStore { store, _ in
+            let ps = [Self.pkg("bash", "5.2"), Self.pkg("perl-Mojo-IOLoop-ReadWriteProcess", "0.34", release: "1.1", arch: "noarch")]
+            let outcome = try await store.record([Self.obs("w1", 1000, ps)])
+            #expect(outcome == [.recordedNewState])
+            let o = try #require(try await store.observation(host: "w1", atOrBefore: nil))
+            #expect(o.state == PackageState(ps).id)
+            #expect(try await store.packages(of: o.state) == PackageState(ps).packages)
+            #expect(try await store.installTimes(host: "w1", at: Timestamp(seconds: 1000)).count == 2)
+            #expect(try await store.repositories(host: "w1", at: Timestamp(seconds: 1000)) == [])
+        }
+    }
+
+    @Test func identicalStatesAreStoredOnceAndResendingIsHarmless() async throws {
+        try await withStore { store, _ in
+            let ps = [Self.pkg("a", "1"), Self.pkg("b", "2")]
+            let first = try await store.record([Self.obs("w1", 100, ps), Self.obs("w2", 100, ps), Self.obs("w1", 200, ps)])
+            #expect(first == [.recordedNewState, .recorded, .recorded])
+            #expect(try await store.record([Self.obs("w1", 100, ps)]) == [.duplicate])
+            #expect(try await store.states(withPrefix: "").count == 1)
+            let hosts = try await store.hosts()
+            #expect(hosts.map(\.host) == ["w1", "w2"])
+            #expect(hosts.map(\.observations) == [2, 1])
+        }
+    }
+
+    @Test func aConflictingObservationStoresNothingOfItsBatch() async throws {
+        try await withStore { store, _ in
+            _ = try await store.record([Self.obs("w1", 100, [Self.pkg("a", "1")])])
+            await #expect(throws: TidemarkError.self) {
+                try await store.record([Self.obs("w2", 100, [Self.pkg("z", "9")]), Self.obs("w1", 100, [Self.pkg("a", "2")])])
+            }
+            #expect(try await store.hosts().map(\.host) == ["w1"])
+            #expect(try await store.whereIs(name: "z", at: Timestamp(seconds: 500)).versions.isEmpty)
+            // the rolled-back package must not linger in caches either
+            _ = try await store.record([Self.obs("w2", 300, [Self.pkg("z", "9")])])
+            #expect(try await store.whereIs(name: "z", at: Timestamp(seconds: 500)).versions.map(\.hosts) == [["w2"]])
+        }
+    }
+
+    @Test func longDeltaChainsStayReadable() async throws {
+        try await withStore { store, path in
+            var ps = (0..<50).map { Self.pkg("p\($0)", "1") }
+            var expected: [(Int64, PackageState)] = []
+            for step in 0..<60 {
+                ps[step % 50] = Self.pkg("p\(step % 50)", "\(step + 2)")
+                if step % 7 == 0 { ps.append(Self.pkg("extra\(step)", "1")) }
+                let t = Int64(1000 + step * 60)
+                _ = try await store.record([Self.obs("w1", t, ps)])
+                expected.append((t, PackageState(ps)))
+            }
+            try await store.close()
+            let reopened = try await SQLHistoryStore.openSQLite(path: path)
+            for (t, state) in expected {
+                let o = try #require(try await reopened.observation(host: "w1", atOrBefore: Timestamp(seconds: t)))
+                #expect(o.state == state.id)
+                #expect(try await reopened.packages(of: o.state) == state.packages)
+            }
+            #expect(try await reopened.storageSize() > 0)
+            try await reopened.close()
+        }
+    }
+
+    /// Random fleets recorded in random order: `where`, `difference`, `latestObservations` and
+    /// install times must match what the observations say, whatever the insertion order.
+    @Test(arguments: [1, 2, 3, 4]) func spansMatchBruteForceForAnyInsertionOrder(seed: UInt64) async throws {
+        try await withStore { store, _ in
+            var rng = SplitMix(seed: seed)
+            let names = (0..<12).map { "pkg\($0)" }
+            var all: [Observation] = []
+            for h in 0..<4 {
+                var current: [String: String] = [:]
+                for n in names where rng.next() % 3 != 0 { current[n] = "1.\(rng.next() % 3)" }
+                for step in 0..<8 {
+                    // heartbeats keep the state; otherwise change a few packages
+                    if step > 0 && rng.next() % 4 != 0 {
+                        for _ in 0..<(1 + Int(rng.next() % 3)) {
+                            let n = names[Int(rng.next() % UInt64(names.count))]
+                            if rng.next() % 4 == 0 { current[n] = nil } else { current[n] = "1.\(rng.next() % 4)" }
+                        }
+                    }
+                    let ps = current.map { Self.pkg($0.key, $0.value) }
+                    all.append(Self.obs("host\(h)", Int64(1000 + step * 100 + h), ps))
+                }
+            }
+            var order = all
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            // record in random batches
+            var i = 0
+            while i < order.count {
+                let n = 1 + Int(rng.next() % 5)
+                _ = try await store.record(Array(order[i..<min(i + n, order.count)]))
+                i += n
+            }
+            func truth(_ host: String, _ t: Int64) -> Observation? {
+                all.filter { $0.host == host && $0.at.seconds <= t }.max { $0.at < $1.at }
+            }
+            for t in stride(from: Int64(950), through: 1900, by: 37) {
+                for name in names.prefix(6) {
+                    let got = try await store.whereIs(name: name, at: Timestamp(seconds: t))
+                    var expected: [String: [String]] = [:]
+                    var absent: [String] = []
+                    for h in 0..<4 {
+                        guard let o = truth("host\(h)", t) else { continue }
+                        if let p = o.state.packages.first(where: { $0.name == name }) {
+                            expected[p.evr.description, default: []].append("host\(h)")
+                        } else {
+                            absent.append("host\(h)")
+                        }
+                    }
+                    #expect(Dictionary(uniqueKeysWithValues: got.versions.map { ($0.evr, $0.hosts) }) == expected, "where \(name) at \(t)")
+                    #expect(got.absent == absent, "absent \(name) at \(t)")
+                }
+                let latest = try await store.latestObservations(at: Timestamp(seconds: t))
+                #expect(latest.map(\.state) == (0..<4).compactMap { truth("host\($0)", t)?.state.id })
+                if let o = truth("host1", t) {
+                    let times = try await store.installTimes(host: "host1", at: Timestamp(seconds: t))
+                    #expect(Set(times.keys) == Set(o.state.packages.map(\.identityKey)))
+                }
+            }
+            for _ in 0..<20 {
+                let a = all[Int(rng.next() % UInt64(all.count))].state, b = all[Int(rng.next() % UInt64(all.count))].state
+                let d = try await store.difference(from: a.id, to: b.id)
+                #expect(Set(d.removed) == Set(a.packages).subtracting(b.packages))
+                #expect(Set(d.added) == Set(b.packages).subtracting(a.packages))
+            }
+        }
+    }
+
+    @Test func refusesADatabaseFromANewerTidemark() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/history.sqlite"
+        let store = try await SQLHistoryStore.openSQLite(path: path)
+        try await store.backend.transaction { db in
+            try await db.raw("INSERT INTO schema_migrations (version, summary, applied_at) VALUES (999, 'future', 0)").run()
+        }
+        try await store.close()
+        await #expect(throws: TidemarkError.self) { _ = try await SQLHistoryStore.openSQLite(path: path) }
+    }
+
+    @Test func aFileThatIsNotADatabaseIsAClearError() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/garbage.sqlite"
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try await SQLHistoryStore.openSQLite(path: path)
+            Issue.record("opened a garbage file")
+        } catch let e as TidemarkError {
+            #expect(e.message.contains(path))
+        }
+    }
+}
+

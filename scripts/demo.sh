@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The main job on the embedded default (SQLite, local files), end to end:
+# builds tidemark, builds real RPMs, makes a development repository with createrepo_c, and drives
+# three worker roots through four days of real `zypper` history (faketime sets the clock), the
+# last day bringing a broken perl-Mojo-IOLoop-ReadWriteProcess build to two of them, as in the
+# incident (../shared/seed/retrospective-175518.txt). Then tidemark backfills each host from its
+# zypp history and answers: hosts, history, where, diff.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+work=${DEMO_DIR:-$top/demo}
+
+need=()
+for tool in rpm rpmbuild zypper createrepo_c faketime; do command -v "$tool" >/dev/null || need+=("$tool"); done
+if ((${#need[@]})); then
+  echo "== installing missing tools: ${need[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq rpm zypper createrepo-c faketime >/dev/null
+fi
+
+echo "== building tidemark"
+swift build -c debug 2>&1 | tail -1
+tidemark=$(swift build --show-bin-path)/tidemark
+
+rm -rf "$work"; mkdir -p "$work"/{rpmbuild/SPECS,repo,hosts}
+export TIDEMARK_DB=$work/tidemark.sqlite
+
+# spec NAME VERSION RELEASE [SUMMARY]: one noarch package with a file and a changelog entry
+spec() {
+  local name=$1 version=$2 release=$3 summary=${4:-"$1 for the demo fleet"}
+  cat > "$work/rpmbuild/SPECS/$name-$version-$release.spec" <<SPEC
+Name: $name
+Version: $version
+Release: $release
+Summary: $summary
+License: MIT
+BuildArch: noarch
+Vendor: obs://build.opensuse.org/devel:openQA
+%define _build_id_links none
+%define __os_install_post %{nil}
+%description
+$summary
+%install
+mkdir -p %{buildroot}/usr/share/demo/$name
+echo "$name $version-$release" > %{buildroot}/usr/share/demo/$name/VERSION
+%files
+/usr/share/demo/$name
+%changelog
+* Mon Jan 20 2025 Demo Packager <demo@example.com> - $version-$release
+- $summary
+SPEC
+  rpmbuild --quiet --define "_topdir $work/rpmbuild" -bb "$work/rpmbuild/SPECS/$name-$version-$release.spec" >/dev/null 2>&1
+  cp "$work"/rpmbuild/RPMS/noarch/"$name-$version-$release".noarch.rpm "$work/repo/"
+  createrepo_c -q --update "$work/repo"
+}
+
+day() { date -u -d "$1 days ago" '+%Y-%m-%d'; }
+
+# host NAME TIME ZYPPER-ARGS...: run real zypper in the host's root at a past time
+zyp() {
+  local host=$1 at=$2; shift 2
+  faketime "$at" zypper --root "$work/hosts/$host" -n --gpg-auto-import-keys "$@" >/dev/null 2>&1
+}
+
+echo "== building RPMs and the development repository"
+spec os-autoinst 4.6 1.1
+spec openQA-worker 5.1 1.1
+spec perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.1 "ReadWriteProcess, as released"
+spec perl-Mojolicious 9.38 1.1
+
+hosts=(worker1 worker2 worker3)
+echo "== day 1 ($(day 4)): three workers installed from the repository"
+for h in "${hosts[@]}"; do
+  mkdir -p "$work/hosts/$h/etc"
+  ln -sf /usr/share/zoneinfo/Europe/Berlin "$work/hosts/$h/etc/localtime"
+  rpm --root "$work/hosts/$h" --initdb
+  zyp "$h" "$(day 4) 09:00:00" ar -G -p 90 -k "file://$work/repo" devel_openQA
+  zyp "$h" "$(day 4) 09:05:00" in os-autoinst openQA-worker perl-Mojo-IOLoop-ReadWriteProcess perl-Mojolicious
+done
+
+echo "== day 2 ($(day 3)): os-autoinst and perl-Mojolicious updates reach every worker"
+spec os-autoinst 4.6 2.1
+spec perl-Mojolicious 9.39 1.1
+for h in "${hosts[@]}"; do zyp "$h" "$(day 3) 09:05:00" ref; zyp "$h" "$(day 3) 09:06:00" dup; done
+
+echo "== day 3 ($(day 2)): a patched perl-Mojo-IOLoop-ReadWriteProcess is published; worker1 and worker2 take it"
+spec perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.2 "ReadWriteProcess, patched (breaks isotovideo)"
+for h in worker1 worker2; do zyp "$h" "$(day 2) 14:05:00" ref; zyp "$h" "$(day 2) 14:06:00" dup; done
+
+echo "== day 4 ($(day 1)): worker2 is rolled back by hand with --oldpackage; worker3 installs a debug tool"
+rm -f "$work"/repo/perl-Mojo-IOLoop-ReadWriteProcess-0.34-1.2.noarch.rpm
+cp "$work"/rpmbuild/RPMS/noarch/perl-Mojo-IOLoop-ReadWriteProcess-0.34-1.1.noarch.rpm "$work/repo/"
+createrepo_c -q --update "$work/repo"
+zyp worker2 "$(day 1) 10:00:00" ref
+zyp worker2 "$(day 1) 10:01:00" in --oldpackage perl-Mojo-IOLoop-ReadWriteProcess=0.34-1.1
+spec strace-demo 6.1 1.1
+zyp worker3 "$(day 1) 11:00:00" ref
+zyp worker3 "$(day 1) 11:01:00" in strace-demo
+
+echo "== tidemark snapshot --backfill (times in the hosts' zone, Europe/Berlin, stored as UTC)"
+for h in "${hosts[@]}"; do "$tidemark" snapshot --root "$work/hosts/$h" --host "$h" --backfill; done
+
+show() { echo; echo "\$ tidemark $*"; "$tidemark" "$@"; }
+show hosts
+show history worker1
+show where perl-Mojo-IOLoop-ReadWriteProcess --at "$(day 2)T18:00:00Z"
+show where perl-Mojo-IOLoop-ReadWriteProcess
+show diff "worker1@$(day 3)T12:00:00Z" worker1 --changelog
+show drift
+echo
+echo "demo database: $TIDEMARK_DB  (try: TIDEMARK_DB=$TIDEMARK_DB $tidemark show worker3 --json)"

@@ -26,9 +26,12 @@ tidemark=$(swift build --show-bin-path)/tidemark
 rm -rf "$work"; mkdir -p "$work"/{rpmbuild/SPECS,repo,hosts}
 export TIDEMARK_DB=$work/tidemark.sqlite
 
-# spec NAME VERSION RELEASE [SUMMARY]: one noarch package with a file and a changelog entry
+# spec DAYS-AGO NAME VERSION RELEASE [SUMMARY]: one noarch package with a file and a changelog
+# entry dated when it was built
 spec() {
+  local ago=$1; shift
   local name=$1 version=$2 release=$3 summary=${4:-"$1 for the demo fleet"}
+  local when; when=$(date -u -d "$ago days ago" '+%a %b %d %Y')
   cat > "$work/rpmbuild/SPECS/$name-$version-$release.spec" <<SPEC
 Name: $name
 Version: $version
@@ -47,7 +50,7 @@ echo "$name $version-$release" > %{buildroot}/usr/share/demo/$name/VERSION
 %files
 /usr/share/demo/$name
 %changelog
-* Mon Jan 20 2025 Demo Packager <demo@example.com> - $version-$release
+* $when Demo Packager <demo@example.com> - $version-$release
 - $summary
 SPEC
   rpmbuild --quiet --define "_topdir $work/rpmbuild" -bb "$work/rpmbuild/SPECS/$name-$version-$release.spec" >/dev/null 2>&1
@@ -64,10 +67,10 @@ zyp() {
 }
 
 echo "== building RPMs and the development repository"
-spec os-autoinst 4.6 1.1
-spec openQA-worker 5.1 1.1
-spec perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.1 "ReadWriteProcess, as released"
-spec perl-Mojolicious 9.38 1.1
+spec 5 os-autoinst 4.6 1.1
+spec 5 openQA-worker 5.1 1.1
+spec 5 perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.1 "ReadWriteProcess, as released"
+spec 5 perl-Mojolicious 9.38 1.1
 
 hosts=(worker1 worker2 worker3)
 echo "== day 1 ($(day 4)): three workers installed from the repository"
@@ -80,12 +83,12 @@ for h in "${hosts[@]}"; do
 done
 
 echo "== day 2 ($(day 3)): os-autoinst and perl-Mojolicious updates reach every worker"
-spec os-autoinst 4.6 2.1
-spec perl-Mojolicious 9.39 1.1
+spec 3 os-autoinst 4.6 2.1
+spec 3 perl-Mojolicious 9.39 1.1
 for h in "${hosts[@]}"; do zyp "$h" "$(day 3) 09:05:00" ref; zyp "$h" "$(day 3) 09:06:00" dup; done
 
 echo "== day 3 ($(day 2)): a patched perl-Mojo-IOLoop-ReadWriteProcess is published; worker1 and worker2 take it"
-spec perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.2 "ReadWriteProcess, patched (breaks isotovideo)"
+spec 2 perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.2 "ReadWriteProcess, patched (breaks isotovideo)"
 for h in worker1 worker2; do zyp "$h" "$(day 2) 14:05:00" ref; zyp "$h" "$(day 2) 14:06:00" dup; done
 
 echo "== day 4 ($(day 1)): worker2 is rolled back by hand with --oldpackage; worker3 installs a debug tool"
@@ -94,7 +97,7 @@ cp "$work"/rpmbuild/RPMS/noarch/perl-Mojo-IOLoop-ReadWriteProcess-0.34-1.1.noarc
 createrepo_c -q --update "$work/repo"
 zyp worker2 "$(day 1) 10:00:00" ref
 zyp worker2 "$(day 1) 10:01:00" in --oldpackage perl-Mojo-IOLoop-ReadWriteProcess=0.34-1.1
-spec strace-demo 6.1 1.1
+spec 1 strace-demo 6.1 1.1
 zyp worker3 "$(day 1) 11:00:00" ref
 zyp worker3 "$(day 1) 11:01:00" in strace-demo
 

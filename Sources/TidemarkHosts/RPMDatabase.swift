@@ -109,7 +109,7 @@ public enum RPMDatabase {
         var out = Contents(packages: [], changelogs: [:], location: location)
         try forEachHeaderBlob(file: location.file) { (hnum, blob) throws(TidemarkError) in
             do throws(TidemarkError) {
-                let header = try RPMHeader(blob: blob, hasMagic: false)
+                let header = try RPMHeader(bytes: blob, hasMagic: false)
                 let (pkg, log) = try record(from: header, changelogs: changelogs)
                 if changelogs, !log.isEmpty { out.changelogs[pkg.package.identityKey] = log }
                 out.packages.append(pkg)
@@ -306,9 +306,15 @@ public enum RPMDatabase {
         case .ndb: "ndb"
         case .bdb: "bdb_ro"
         }
+        // rpm opens ROOT + DBPATH without following symlinks inside the root, so give it the
+        // directory `locate` resolved (the file's directory, relative to the root).
+        var dbPath = location.dbPath
+        let base = location.root.hasSuffix("/") ? String(location.root.dropLast()) : location.root
+        let dir = (location.file as NSString).deletingLastPathComponent
+        if dir.hasPrefix(base + "/") { dbPath = String(dir.dropFirst(base.count)) }
         let r = try Subprocess.run(
             "rpm",
-            ["--root", location.root, "--dbpath", location.dbPath, "--define", "_db_backend \(backend)", "-qa", "--qf", queryFormat(changelogs: changelogs)])
+            ["--root", location.root, "--dbpath", dbPath, "--define", "_db_backend \(backend)", "-qa", "--qf", queryFormat(changelogs: changelogs)])
         let err = r.stderrText
         if err.contains("invalid %_db_backend") || err.contains("using dummy database") {
             throw TidemarkError(

@@ -123,7 +123,19 @@ public struct RPMHeader: Sendable {
     ///   - blob: the bytes; anything after the header (an `.rpm` payload) is ignored, see `size`.
     ///   - hasMagic: true for a header inside an `.rpm` file, false for an rpmdb blob.
     public init(blob: some Sequence<UInt8>, hasMagic: Bool) throws(TidemarkError) {
-        var all = Array(blob)
+        // Contiguous input (Array, Data, a SQLite column) is copied with one memcpy; a generic
+        // element-by-element copy is what made this slow.
+        let all = blob.withContiguousStorageIfAvailable { Array($0) } ?? Array(blob)
+        try self.init(bytes: all, hasMagic: hasMagic)
+    }
+
+    /// Parses a header from raw memory (e.g. a SQLite blob column), copying it once.
+    public init(bytes raw: UnsafeRawBufferPointer, hasMagic: Bool) throws(TidemarkError) {
+        try self.init(bytes: Array(raw.bindMemory(to: UInt8.self)), hasMagic: hasMagic)
+    }
+
+    private init(bytes input: [UInt8], hasMagic: Bool) throws(TidemarkError) {
+        var all = input
         var start = 0
         if hasMagic {
             guard all.count >= 8 else {
@@ -211,7 +223,7 @@ public struct RPMHeader: Sendable {
         let tag = RPMTag(RPMHeader.be32(bytes, p))
         let rawType = RPMHeader.be32(bytes, p + 4)
         let offset = Int(RPMHeader.be32(bytes, p + 8)), count = Int(RPMHeader.be32(bytes, p + 12))
-        let at = "index entry \(i) (tag \(tag))"
+        var at: String { "index entry \(i) (tag \(tag))" }  // only built for an error
         guard let type = RPMTagType(rawValue: rawType), type != .null else {
             throw TidemarkError(.corrupt, "rpm header: \(at) has unknown data type \(rawType)")
         }

@@ -94,3 +94,23 @@ import TidemarkCore
         #expect(against[0].differences.contains(DriftResult.Item(name: "perl", arch: "x86_64", evr: "5.36-1", expected: nil)))
     }
 }
+
+@Suite struct ReplayTimelineTests {
+    @Test func replaysNewestFirstVisitsOldestFirst() async {
+        func p(_ n: String, _ v: String) -> InstalledPackage {
+            InstalledPackage(Package(format: .rpm, name: n, evr: EVR(version: v, release: "1"), arch: "noarch"), installTime: Int64(v.count))
+        }
+        let states: [(Timestamp, [InstalledPackage])] = [
+            (Timestamp(seconds: 30), [p("a", "3"), p("c", "1")]),
+            (Timestamp(seconds: 20), [p("a", "2"), p("b", "1")]),
+            (Timestamp(seconds: 10), [p("a", "1"), p("b", "1")]),
+        ]
+        var t = ReplayTimeline()
+        for (at, ps) in states { t.visit(at, ps) }
+        #expect(t.count == 3)
+        var seen: [(Timestamp, Set<InstalledPackage>)] = []
+        await t.replay { at, ps in seen.append((at, Set(ps))) }
+        #expect(seen.map(\.0) == [10, 20, 30].map { Timestamp(seconds: $0) })
+        #expect(seen.map(\.1) == states.reversed().map { Set($0.1) })
+    }
+}

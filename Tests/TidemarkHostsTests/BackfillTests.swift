@@ -114,6 +114,15 @@ import TidemarkTestSupport
         // The kernel kept since step 5 keeps its identity from then on.
         let k62 = final.packages.first { $0.package.name == "kernel-default" }!
         #expect(r.states[5].packages.contains(k62))
+
+        // The streaming variant gives the same states, newest first.
+        var streamed: [(at: Timestamp, packages: [InstalledPackage])] = []
+        let w = try HostBackfill.walkBack(root: root.path, current: final, at: Timestamp(seconds: Self.now()), logTimeZone: nil) {
+            streamed.append((at: $0, packages: $1))
+        }
+        #expect(w.states.isEmpty && w.notes == r.notes && w.linesRead == r.linesRead)
+        #expect(streamed.reversed().map(\.at) == r.states.map(\.at))
+        #expect(streamed.reversed().map(\.packages) == r.states.map(\.packages))
     }
 
     @Test func rpmUsedBehindZyppersBackIsNoted() throws {

@@ -62,6 +62,7 @@ import TidemarkTestSupport
         let repo = try RPMRepository(path: tmp.path("repo"), rpms: alpha1 + beta64 + beta32 + gamma)
         let root = try RPMRoot(path: tmp.path("root"))
         try root.setTimeZone("Europe/Berlin")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root.path + "/etc/localtime") == "/usr/share/zoneinfo/Europe/Berlin")
         try root.addRepo(alias: "tm-test", url: repo.url, priority: 90, keepPackages: true)
         try root.refresh()
 
@@ -142,6 +143,31 @@ import TidemarkTestSupport
         #expect(c.packages.allSatisfy { $0.package.vendor == "Bulk" && $0.package.evr == EVR(version: "4.2", release: "7") })
     }
 
+    /// A snapshot taken while rpm is writing the database (an agent running during a zypper
+    /// transaction) must neither fail nor see a torn state.
+    @Test func readsWhileRpmIsInstalling() async throws {
+        let tmp = try TemporaryDirectory("rpmdb-concurrent")
+        defer { tmp.remove() }
+        let rpms = try RPMBuilder(directory: tmp.path("build")).buildMany(prefix: "conc", count: 400)
+        let root = try RPMRoot(path: tmp.path("root"))
+        try root.rpmInstall(Array(rpms[0..<10]))
+        let rest = Array(rpms[10...])
+        #expect(try RPMDatabase.read(root: root.path).packages.count == 10)  // warm up (rpm --eval)
+        let install = Task.detached { try root.rpmInstall(rest) }
+        // rpm commits package by package: the reads below usually see many intermediate states
+        var counts: [Int] = []
+        while counts.count < 2000 {
+            let c = try RPMDatabase.read(root: root.path, changelogs: false)
+            counts.append(c.packages.count)
+            #expect(Set(c.packages.map(\.package.name)).count == c.packages.count)
+            if c.packages.count == 400 { break }
+        }
+        try await install.value
+        #expect(counts.first! >= 10)
+        #expect(zip(counts, counts.dropFirst()).allSatisfy { $0 <= $1 })  // never goes backwards
+        #expect(try RPMDatabase.read(root: root.path).packages == root.rpmQA())
+    }
+
     /// openSUSE's layout: the database in /usr/lib/sysimage/rpm, reached through a symlink
     /// that is absolute *inside the root* (it must not be followed on this machine).
     @Test func locatesDatabaseThroughSymlinksInsideTheRoot() throws {
@@ -165,6 +191,8 @@ import TidemarkTestSupport
         #expect(loc.dbPath == "/usr/lib/sysimage/rpm")
         #expect(loc.file == root + "/opt/sysimage-real/rpm/rpmdb.sqlite")
         #expect(try RPMDatabase.read(root: root).packages == src.rpmQA())
+        // the rpm fallback is given the resolved directory too
+        #expect(try RPMDatabase.readUsingRPM(loc).packages == src.rpmQA())
 
         // var/lib/rpm alone (relative symlink) is found as well
         try FileManager.default.removeItem(atPath: root + "/usr/lib/sysimage")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TidemarkCore
 import TidemarkHosts
 import TidemarkStore
@@ -56,35 +57,43 @@ struct SnapshotCommand: AsyncParsableCommand {
             let when = at?.resolve(now: Clock.now()) ?? Clock.now()
             let inventory = try HostCollector.collect(root: root)
             let current = inventory.observation(host: hostName, at: when, source: .snapshot)
-            var observations: [Observation] = []
+            // Backfilled states arrive newest first; the timeline keeps only their differences
+            // and hands them back oldest first, so a long log never sits in memory whole.
+            var timeline = ReplayTimeline()
             var backfillReport: BackfillReport? = nil
             if backfill {
                 let zone = try logTimezone.map { (z: String) throws(TidemarkError) in try TimeZoneDetection.parse(z) }
-                let result = try HostBackfill.reconstruct(root: root, current: inventory, at: when, logTimeZone: zone)
-                for s in result.states {
-                    var times: [String: Int64] = [:]
-                    for p in s.packages { if let t = p.installTime { times[p.package.identityKey] = t } }
-                    observations.append(Observation(
-                        host: hostName, at: s.at, state: PackageState(s.packages.map(\.package)), source: .backfill,
-                        repositories: nil, installTimes: times, changelogs: inventory.changelogs))
+                let result = try HostBackfill.walkBack(root: root, current: inventory, at: when, logTimeZone: zone) { at, packages in
+                    timeline.visit(at, packages)
                 }
                 backfillReport = BackfillReport(
-                    states: result.states.count, recorded: 0, files: result.filesRead, lines: result.linesRead,
+                    states: timeline.count, recorded: 0, files: result.filesRead, lines: result.linesRead,
                     malformedLines: result.issues.count, issues: result.issues.map(\.description), notes: result.notes,
                     timeZone: (zone ?? TimeZoneDetection.zone(root: root)).identifier)
             }
-            observations.append(current)
+            let replay = timeline, changelogs = inventory.changelogs
+            let skipped = Mutex(0)
             let outcomes = try await store.with { db in
                 // Reconstructions only fill the past the store does not know: an observation
                 // recorded earlier is better evidence than a log replay.
-                if let first = try await db.firstObservation(host: hostName) {
-                    let before = observations.count
-                    observations.removeAll { $0.source == .backfill && $0.at >= first.at }
-                    backfillReport?.skippedKnown = before - observations.count
+                let first = try await db.firstObservation(host: hostName)
+                return try await db.record { sink in
+                    try await replay.replay { at, packages in
+                        if let first, at >= first.at {
+                            skipped.withLock { $0 += 1 }
+                            return
+                        }
+                        var times: [String: Int64] = [:]
+                        for p in packages { if let t = p.installTime { times[p.package.identityKey] = t } }
+                        try await sink.record(Observation(
+                            host: hostName, at: at, state: PackageState(packages.map(\.package)), source: .backfill,
+                            repositories: nil, installTimes: times, changelogs: changelogs))
+                    }
+                    try await sink.record(current)
                 }
-                return try await db.record(observations)
             }
             if backfillReport != nil {
+                backfillReport!.skippedKnown = skipped.withLock { $0 }
                 backfillReport!.recorded = outcomes.dropLast().filter { $0 != .duplicate }.count
             }
             let report = Report(

@@ -115,6 +115,20 @@ public enum Backfill {
         format: PackageFormat, current: [InstalledPackage], currentAt: Timestamp,
         transactions: [LoggedTransaction]
     ) -> Result {
+        var states: [(at: Timestamp, packages: [InstalledPackage])] = []
+        let notes = walkBack(format: format, current: current, currentAt: currentAt, transactions: transactions) {
+            states.append((at: $0, packages: $1))
+        }
+        return Result(states: states.reversed(), notes: notes)
+    }
+
+    /// The same reconstruction, handing each state to `visit` as soon as it is known, NEWEST
+    /// first, instead of keeping them all: a long history of a big host (thousands of
+    /// transactions × thousands of packages) does not fit in memory as one array. Returns the notes.
+    public static func walkBack<E: Error>(
+        format: PackageFormat, current: [InstalledPackage], currentAt: Timestamp,
+        transactions: [LoggedTransaction], visit: (Timestamp, [InstalledPackage]) throws(E) -> Void
+    ) throws(E) -> [String] {
         var notes: [String] = []
 
         // 1. Which transactions count.
@@ -134,9 +148,6 @@ public enum Backfill {
         }
 
         // 2. Forward pass: for each zypp-style install, the version it replaced per the log.
-        struct Key: Hashable { var name: String; var arch: String }
-        struct LastInstall { var evr: EVR; var at: Timestamp; var removed: Bool }
-        struct Prior { var arch: String; var evr: EVR; var at: Timestamp; var crossArch: Bool }
         var last: [Key: LastInstall] = [:]
         var archesByName: [String: [String]] = [:]
         var prior: [[Prior?]] = []
@@ -172,12 +183,22 @@ public enum Backfill {
             prior.append(row)
         }
 
-        // 3. Walk back from the current state.
-        var state: [Key: [InstalledPackage]] = [:]
-        for p in current {
-            state[Key(name: p.package.name, arch: p.package.arch), default: []].append(p)
+        // 3. Walk back from the current state. Every name.arch that can occur gets a slot,
+        // sorted once, so each state comes out in `Package.stateOrder` without sorting or hashing
+        // thousands of packages per transaction.
+        var allKeys = Set(current.map { Key(name: $0.package.name, arch: $0.package.arch) })
+        for (ti, t) in kept.enumerated() {
+            for (ci, c) in t.changes.enumerated() {
+                allKeys.insert(Key(name: c.name, arch: c.arch))
+                if let p = prior[ti][ci], p.crossArch { allKeys.insert(Key(name: c.name, arch: p.arch)) }
+            }
         }
-        let severalNow = Set(state.filter { $0.value.count > 1 }.map(\.key))
+        let sortedKeys = allKeys.sorted { (a: Key, b: Key) -> Bool in a.name != b.name ? a.name < b.name : a.arch < b.arch }
+        var slot: [Key: Int] = [:]
+        for (i, k) in sortedKeys.enumerated() { slot[k] = i }
+        var state: [[InstalledPackage]] = Array(repeating: [], count: sortedKeys.count)
+        for p in current { state[slot[Key(name: p.package.name, arch: p.package.arch)]!].append(p) }
+        let severalNow = Set(sortedKeys.indices.filter { state[$0].count > 1 }.map { sortedKeys[$0] })
         func multiversion(_ k: Key) -> Bool {
             format == .rpm && (severalNow.contains(k) || isMultiversion(name: k.name))
         }
@@ -188,15 +209,24 @@ public enum Backfill {
         func label(_ c: LoggedPackageChange) -> String {
             Package(format: format, name: c.name, evr: c.evr, arch: c.arch).nevra
         }
+        func snapshot() -> [InstalledPackage] {
+            var out: [InstalledPackage] = []
+            out.reserveCapacity(current.count + 16)
+            for e in state where !e.isEmpty {
+                if e.count == 1 { out.append(e[0]) } else { out += e.sorted { Package.stateOrder($0.package, $1.package) } }
+            }
+            return out
+        }
 
-        var after: [[InstalledPackage]] = Array(repeating: [], count: kept.count)
         for ti in kept.indices.reversed() {
             let t = kept[ti]
-            after[ti] = state.values.flatMap { $0 }.sorted { Package.stateOrder($0.package, $1.package) }
+            // Transactions sharing a time give one state, the later one's.
+            if !(ti + 1 < kept.count && kept[ti + 1].at == t.at) { try visit(t.at, snapshot()) }
             for ci in t.changes.indices.reversed() {
                 let c = t.changes[ci]
                 let key = Key(name: c.name, arch: c.arch)
-                let entries = state[key] ?? []
+                let k = slot[key]!
+                let entries = state[k]
                 switch c.action {
                 case .install:
                     let present = entries.contains { isInstalled($0) && same($0.package.evr, c.evr) }
@@ -211,10 +241,8 @@ public enum Backfill {
                         }
                         if let p = prior[ti][ci] {
                             if p.crossArch {
-                                let otherKey = Key(name: c.name, arch: p.arch)
-                                if (state[otherKey] ?? []).isEmpty {
-                                    state[otherKey] = [logOnly(c.name, p.evr, p.arch, p.at)]
-                                }
+                                let other = slot[Key(name: c.name, arch: p.arch)]!
+                                if state[other].isEmpty { state[other] = [logOnly(c.name, p.evr, p.arch, p.at)] }
                             } else if !before.contains(where: { same($0.package.evr, p.evr) }) {
                                 before.append(logOnly(c.name, p.evr, c.arch, p.at))
                             }
@@ -231,26 +259,28 @@ public enum Backfill {
                             before = []
                         }
                     }
-                    state[key] = before.isEmpty ? nil : before
+                    state[k] = before
                 case .remove:
                     if entries.contains(where: { isInstalled($0) && same($0.package.evr, c.evr) }) {
                         notes.append("\(where_(t)): the log removes \(label(c)), but it is in the state after it (reinstalled outside the package manager?); the current state is trusted")
                     } else {
                         // A dpkg `config-files` entry of it appeared by this removal: undo it too.
-                        state[key] = entries.filter(isInstalled) + [logOnly(c.name, c.evr, c.arch, nil)]
+                        state[k] = entries.filter(isInstalled) + [logOnly(c.name, c.evr, c.arch, nil)]
                     }
                 }
             }
         }
 
-        // 4. One state per distinct time, oldest first.
-        var states: [(at: Timestamp, packages: [InstalledPackage])] = []
-        for ti in kept.indices {
-            if ti + 1 < kept.count, kept[ti + 1].at == kept[ti].at { continue }
-            states.append((at: kept[ti].at, packages: after[ti]))
+        if notes.count > maximumNotes {
+            let more = notes.count - maximumNotes
+            notes = Array(notes.prefix(maximumNotes))
+            notes.append("... and \(more) more notes like these: the log does not belong to this state (another host's log, or a restored system?)")
         }
-        return Result(states: states, notes: notes)
+        return notes
     }
+
+    /// Notes beyond this many are counted, not listed: thousands of contradictions say one thing.
+    public static let maximumNotes = 100
 
     /// dpkg keeps removed-but-not-purged packages (`deinstall ok config-files`) in its database;
     /// they are not installed binaries. rpm packages have no status: always installed.
@@ -259,6 +289,11 @@ public enum Backfill {
         guard let word = status.split(separator: " ").last else { return true }
         return word != "config-files" && word != "not-installed"
     }
+
+    private struct Key: Hashable { var name: String; var arch: String }
+    private struct LastInstall { var evr: EVR; var at: Timestamp; var removed: Bool }
+    /// The version an install replaced per the log (`crossArch`: under another arch, noarch).
+    private struct Prior { var arch: String; var evr: EVR; var at: Timestamp; var crossArch: Bool }
 
     private static func where_(_ t: LoggedTransaction) -> String {
         t.origin.isEmpty ? "\(t.at)" : "\(t.at) (\(t.origin))"

@@ -39,6 +39,31 @@ public enum HostBackfill {
     public static func reconstruct(
         root: String, current: HostInventory, at: Timestamp, logTimeZone: TimeZone?
     ) throws(TidemarkError) -> BackfillResult {
+        var result = try read(root: root, current: current, logTimeZone: logTimeZone)
+        guard let transactions = result.transactions else { return result.result }
+        let r = Backfill.reconstruct(format: current.format, current: current.packages, currentAt: at, transactions: transactions)
+        result.result.states = r.states
+        result.result.notes += r.notes
+        return result.result
+    }
+
+    /// Like `reconstruct`, but hands each state to `visit` as soon as it is known, NEWEST first,
+    /// without holding them all (see `Backfill.walkBack`); the result's `states` stay empty.
+    public static func walkBack(
+        root: String, current: HostInventory, at: Timestamp, logTimeZone: TimeZone?,
+        visit: (Timestamp, [InstalledPackage]) throws(TidemarkError) -> Void
+    ) throws(TidemarkError) -> BackfillResult {
+        var result = try read(root: root, current: current, logTimeZone: logTimeZone)
+        guard let transactions = result.transactions else { return result.result }
+        result.result.notes += try Backfill.walkBack(
+            format: current.format, current: current.packages, currentAt: at, transactions: transactions, visit: visit)
+        return result.result
+    }
+
+    /// Finds, reads and parses the host's log into transactions (nil: no log).
+    private static func read(
+        root: String, current: HostInventory, logTimeZone: TimeZone?
+    ) throws(TidemarkError) -> (result: BackfillResult, transactions: [LoggedTransaction]?) {
         var notes: [String] = []
         let zone: TimeZone
         if let logTimeZone {
@@ -57,12 +82,13 @@ public enum HostBackfill {
         if files.isEmpty {
             let where_ = current.format == .rpm ? "var/log/zypp/history" : "var/log/dpkg.log"
             notes.append("no \(where_) under \(root): nothing to backfill from")
-            return BackfillResult(notes: notes)
+            return (BackfillResult(notes: notes), nil)
         }
 
         var issues: [LogIssue] = []
         var lines = 0
         var transactions: [LoggedTransaction] = []
+        // Each file continues the previous one's clock (a DST hour repeated across a rotation).
         var notBefore: Timestamp?
         switch current.format {
         case .rpm:
@@ -84,14 +110,9 @@ public enum HostBackfill {
                 lines += p.lines
                 notBefore = p.records.last?.at ?? notBefore
             }
-            transactions = DpkgLog.logged(DpkgLog.transactions(records))
-            transactions = resolveMissingArches(transactions, current: current.packages)
+            transactions = resolveMissingArches(DpkgLog.logged(DpkgLog.transactions(records)), current: current.packages)
         }
-
-        let r = Backfill.reconstruct(
-            format: current.format, current: current.packages, currentAt: at, transactions: transactions)
-        return BackfillResult(
-            states: r.states, issues: issues, notes: notes + r.notes, filesRead: files.map(\.path), linesRead: lines)
+        return (BackfillResult(issues: issues, notes: notes, filesRead: files.map(\.path), linesRead: lines), transactions)
     }
 
     /// dpkg logs older than multiarch (dpkg < 1.16) name packages without `:ARCH`: take the

@@ -132,7 +132,7 @@ public enum LogFiles {
     /// The `YYYY-MM-DD HH:MM:SS` that starts the first record line (zypp history and dpkg.log
     /// both start lines so); comparable as text.
     static func firstTimestamp(_ text: String) -> String? {
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true).prefix(1000) {
+        for line in text.split(separator: "\n", maxSplits: 1000, omittingEmptySubsequences: true).prefix(1000) {
             if line.hasPrefix("#") { continue }
             let head = line.prefix(19)
             if LocalTime.parseFields(head) != nil { return String(head) }

@@ -64,15 +64,25 @@ public final class SQLHistoryStore: HistoryStore {
         var packages: [String: Int64] = [:]
         var states: [String: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
+        var outcomes: [RecordOutcome] = []
     }
 
     public func record(_ observations: [Observation]) async throws -> [RecordOutcome] {
         for o in observations { try Observation.validateHostName(o.host) }
+        return try await record { sink in
+            for o in observations { try await sink.record(o) }
+        }
+    }
+
+    public func record(producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome] {
         let pending = Pending()
         let outcomes = try await backend.transaction { db in
-            var out: [RecordOutcome] = []
-            for o in observations { out.append(try await self.recordOne(o, db: db, pending: pending)) }
-            return out
+            let sink = ObservationSink { o in
+                try Observation.validateHostName(o.host)
+                pending.outcomes.append(try await self.recordOne(o, db: db, pending: pending))
+            }
+            try await produce(sink)
+            return pending.outcomes
         }
         cache.withLock { c in
             c.hosts.merge(pending.hosts) { $1 }

@@ -36,6 +36,9 @@ public struct ObservationRecord: Sendable, Hashable, Codable {
 public protocol HistoryStore: Sendable {
     /// Records observations atomically, in the order given.
     func record(_ observations: [Observation]) async throws -> [RecordOutcome]
+    /// Records observations that `produce` hands to the sink one by one, all in ONE transaction:
+    /// for long backfills that must not be held in memory at once.
+    func record(producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome]
 
     func hosts() async throws -> [HostSummary]
     /// The observation of `host` at or before `at` (latest when nil), nil if none.
@@ -62,4 +65,11 @@ public protocol HistoryStore: Sendable {
     /// Bytes the store occupies on disk (for benchmarks and `tidemark hosts` footers).
     func storageSize() async throws -> Int64
     func close() async throws
+}
+
+/// Where a producer hands observations to a recording transaction (see `HistoryStore.record(producing:)`).
+public struct ObservationSink: Sendable {
+    let emit: @Sendable (Observation) async throws -> Void
+    public init(_ emit: @escaping @Sendable (Observation) async throws -> Void) { self.emit = emit }
+    public func record(_ observation: Observation) async throws { try await emit(observation) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TidemarkCore
 
@@ -112,5 +113,15 @@ import TidemarkCore
         await t.replay { at, ps in seen.append((at, Set(ps))) }
         #expect(seen.map(\.0) == [10, 20, 30].map { Timestamp(seconds: $0) })
         #expect(seen.map(\.1) == states.reversed().map { Set($0.1) })
+    }
+}
+
+@Suite struct DiffJSONTests {
+    @Test func fromAndToAreNullWhereAbsent() throws {
+        let c = PackageChange(name: "a", arch: "noarch", kind: .removed, from: "1-1", to: nil, source: "a")
+        let json = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        #expect(json.contains("\"to\":null"))
+        #expect(!json.contains("changelog"))
+        #expect(try JSONDecoder().decode(PackageChange.self, from: Data(json.utf8)) == c)
     }
 }

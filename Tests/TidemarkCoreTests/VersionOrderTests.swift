@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import TidemarkHosts
 import TidemarkCore
 import TidemarkTestSupport
 
@@ -102,7 +104,7 @@ import TidemarkTestSupport
 
     /// Compares >= 10,000 generated pairs with the real rpm, in one `rpm --eval` process.
     @Test func oracleAgreesWithRealRPM() throws {
-        let rpm = try #require(findExecutable("rpm"), "rpm must be installed for this test")
+        let rpm = try #require(Subprocess.which("rpm"), "rpm must be installed for this test")
         var generator = RPMPairGenerator(seed: 0x7469_6465_6D61_726B)
         let pairs = generator.pairs(count: 12_000)
         let clock = ContinuousClock(), start = clock.now
@@ -119,9 +121,9 @@ import TidemarkTestSupport
             end
             print(table.concat(out, "\\n"))
             """, to: script)
-        let result = try runProcess(rpm, ["--eval", "%{lua: dofile(\"\(script)\")}"], in: tmp.path)
-        try #require(result.status == 0, "rpm failed: \(result.stderr)")
-        let answers = result.stdout.split(separator: "\n").map { Int($0) }
+        let result = try Subprocess.run(rpm, ["--eval", "%{lua: dofile(\"\(script)\")}"])
+        try #require(result.status == 0, "rpm failed: \(result.stderrText)")
+        let answers = result.stdoutText.split(separator: "\n").map { Int($0) }
         try #require(answers.count == pairs.count, "rpm gave \(answers.count) answers for \(pairs.count) pairs")
 
         var mismatches: [String] = []
@@ -231,7 +233,7 @@ import TidemarkTestSupport
 
     /// Compares >= 10,000 generated pairs with the real dpkg, two shell processes in parallel.
     @Test func oracleAgreesWithRealDpkg() throws {
-        let dpkg = try #require(findExecutable("dpkg"), "dpkg must be installed for this test")
+        let dpkg = try #require(Subprocess.which("dpkg"), "dpkg must be installed for this test")
         var generator = DebianPairGenerator(seed: 0x6470_6B67_5F6F_7264)
         let pairs = generator.pairs(count: 12_000)
         let clock = ContinuousClock(), start = clock.now
@@ -253,17 +255,23 @@ import TidemarkTestSupport
             """
         let half = (pairs.count + 1) / 2
         let chunks = [pairs[..<half], pairs[half...]]
-        var running: [Process] = []
+        var files: [String] = []
         for (i, chunk) in chunks.enumerated() {
             let file = tmp.path("pairs\(i).txt")
             try FileSystem.write(chunk.map { "\($0.0) \($0.1)\n" }.joined(), to: file)
-            running.append(try startProcess("/bin/sh", ["-c", script, dpkg, file], in: tmp.path, tag: "\(i)"))
+            files.append(file)
+        }
+        let results = Mutex([Int: Result<Subprocess.Result, TidemarkError>]())
+        let batches = files
+        DispatchQueue.concurrentPerform(iterations: batches.count) { i in
+            let r = Result { () throws(TidemarkError) in try Subprocess.run("/bin/sh", ["-c", script, dpkg, batches[i]]) }
+            results.withLock { $0[i] = r }
         }
         var answers: [Substring] = []
-        for (i, process) in running.enumerated() {
-            let result = finishProcess(process, in: tmp.path, tag: "\(i)")
-            try #require(result.status == 0, "dpkg batch failed: \(result.stderr)")
-            answers += result.stdout.split(separator: "\n")
+        for i in files.indices {
+            let result = try results.withLock { $0[i]! }.get()
+            try #require(result.status == 0, "dpkg batch failed: \(result.stderrText)")
+            answers += result.stdoutText.split(separator: "\n")
         }
         try #require(answers.count == pairs.count, "dpkg gave \(answers.count) answers for \(pairs.count) pairs")
 
@@ -478,48 +486,4 @@ private struct DebianPairGenerator: PairGenerator {
         default: return "\(rng.below(rng.percent(70) ? 10 : 150))"
         }
     }
-}
-
-// MARK: - Process helpers
-// TODO: move to TidemarkTestSupport
-
-private struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// `name` found on PATH (or in /usr/bin, /bin), or nil.
-private func findExecutable(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let dirs = path.split(separator: ":").map(String.init) + ["/usr/bin", "/bin"]
-    return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
-/// Starts `executable` with output going to files in `dir` (no pipe can fill up and block).
-private func startProcess(_ executable: String, _ arguments: [String], in dir: String, tag: String) throws -> Process {
-    let out = URL(fileURLWithPath: "\(dir)/stdout-\(tag)"), err = URL(fileURLWithPath: "\(dir)/stderr-\(tag)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    return process
-}
-
-private func finishProcess(_ process: Process, in dir: String, tag: String) -> ProcessResult {
-    process.waitUntilExit()
-    let read = { (name: String) in
-        String(decoding: FileManager.default.contents(atPath: "\(dir)/\(name)-\(tag)") ?? Data(), as: UTF8.self)
-    }
-    return ProcessResult(status: process.terminationStatus, stdout: read("stdout"), stderr: read("stderr"))
-}
-
-/// Runs `executable` to completion; its output files go to `dir`.
-private func runProcess(_ executable: String, _ arguments: [String], in dir: String) throws -> ProcessResult {
-    finishProcess(try startProcess(executable, arguments, in: dir, tag: "run"), in: dir, tag: "run")
 }

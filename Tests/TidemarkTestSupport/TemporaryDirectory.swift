@@ -46,7 +46,14 @@ public final class TemporaryDirectory: Sendable {
             FileHandle.standardError.write(Data("TIDEMARK_KEEP_TMP: kept \(path)\n".utf8))
             return
         }
-        try? FileManager.default.removeItem(atPath: path)
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            // A tool may still have been writing (e.g. a lock file): one retry, then say so,
+            // because a silent leak fills $TMPDIR on CI machines.
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                FileHandle.standardError.write(Data("TemporaryDirectory: could not remove \(path): \(error.localizedDescription)\n".utf8))
+            }
+        }
     }
 
     deinit { remove() }

@@ -17,6 +17,20 @@ public struct PackageChange: Sendable, Hashable, Codable {
     /// Changelog entries between the two versions (only with `--changelog`).
     public var changelog: [ChangelogEntry]?
 
+    private enum CodingKeys: String, CodingKey { case name, arch, kind, from, to, source, changelog }
+
+    /// `from` and `to` are always present, `null` where absent, as scripts expect of a diff.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(arch, forKey: .arch)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(from, forKey: .from)
+        try c.encode(to, forKey: .to)
+        try c.encode(source, forKey: .source)
+        try c.encodeIfPresent(changelog, forKey: .changelog)
+    }
+
     public init(name: String, arch: String, kind: ChangeKind, from: String?, to: String?, source: String, changelog: [ChangelogEntry]? = nil) {
         self.name = name
         self.arch = arch

@@ -44,6 +44,10 @@ public enum Subprocess {
         process.standardError = err
         let inPipe = input.map { _ in Pipe() }
         process.standardInput = inPipe ?? FileHandle.nullDevice
+        // Foundation's waitUntilExit() polls every 50 ms on Linux; a termination handler does not.
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        ignoreSIGPIPE
         do { try process.run() } catch {
             throw TidemarkError(.toolFailed, "could not start \(path): \(error)")
         }
@@ -54,13 +58,17 @@ public enum Subprocess {
         group.enter()
         DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         if let inPipe, let input {
-            inPipe.fileHandleForWriting.write(input)
+            // A tool that exits without reading its input is not our crash: EPIPE is ignored.
+            try? inPipe.fileHandleForWriting.write(contentsOf: input)
             try? inPipe.fileHandleForWriting.close()
         }
-        process.waitUntilExit()
+        exited.wait()
         group.wait()
         return Result(status: process.terminationStatus, stdout: outData, stderr: errData)
     }
+
+    /// Writing to a pipe whose reader has gone must fail with EPIPE, not kill the process.
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Like `run`, but a non-zero exit is an error that quotes the command and its stderr.
     @discardableResult

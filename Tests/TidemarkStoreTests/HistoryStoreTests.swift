@@ -38,6 +38,19 @@ import TidemarkTestSupport
         }
     }
 
+    @Test func changelogsAndOddTextSurviveTheBulkPath() async throws {
+        try await withStore { store, _ in
+            var p = Self.pkg("we\"ird\\name", "1.0~rc1")
+            p.vendor = "Vendor\twith\ttabs and \u{1} control, ünïcödé, 漢字"
+            let log = [ChangelogEntry(time: 1_700_000_000, author: "A \"Quoted\" <a@b>", text: "- line one\n- line \\ two\t\u{7f}")]
+            var o = Self.obs("w1", 100, [p])
+            o.changelogs = [p.identityKey: log]
+            _ = try await store.record([o])
+            #expect(try await store.packages(of: o.state.id) == [p])
+            #expect(try await store.changelog(of: p) == log)
+        }
+    }
+
     @Test func identicalStatesAreStoredOnceAndResendingIsHarmless() async throws {
         try await withStore { store, _ in
             let ps = [Self.pkg("a", "1"), Self.pkg("b", "2")]

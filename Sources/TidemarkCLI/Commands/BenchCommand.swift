@@ -172,7 +172,8 @@ struct FleetGenerator {
     var applied: [Int]
     /// Versions as of each day (kept for the last two days).
     var history: [Int: [Int]] = [:]
-    var memo: [String: PackageState] = [:]
+    struct StateKey: Hashable { var role: Int; var day: Int; var host: Int }
+    var memo: [StateKey: PackageState] = [:]
     var distinctStates = 0
     var churned: [Int: [Int]] = [:]
     let universe: Int
@@ -211,7 +212,7 @@ struct FleetGenerator {
     }
 
     mutating func state(role: Int, day: Int, host: Int) -> PackageState {
-        let key = uniqueHosts ? "\(role)/\(day)/\(host)" : "\(role)/\(day)"
+        let key = StateKey(role: role, day: day, host: uniqueHosts ? host : -1)
         if let s = memo[key] { return s }
         let v = history[day]!
         var ps: [Package] = []
@@ -239,10 +240,11 @@ struct FleetGenerator {
         }
         history[day] = versions
         history[day - 2] = nil
-        memo = memo.filter { !$0.key.contains("/\(day - 2)") }
+        memo = memo.filter { $0.key.day >= day - 1 }
         var out: [Observation] = []
         for h in 0..<hosts {
-            if day == 0 || next() % 10 != 0 { applied[h] = day }
+            // a host misses a day's updates one time in ten, and catches up the next day
+            if day == 0 || applied[h] < day - 1 || next() % 10 != 0 { applied[h] = day }
             let s = state(role: h % roles, day: applied[h], host: h)
             out.append(Observation(
                 host: "host" + String(repeating: "0", count: max(0, 4 - String(h).count)) + String(h),

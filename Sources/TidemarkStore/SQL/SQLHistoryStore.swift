@@ -177,37 +177,40 @@ public final class SQLHistoryStore: HistoryStore {
         if missing.isEmpty { return ids }
         var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
         let toInsert = missing.filter { found[$0.identityKey] == nil }
-        for batch in toInsert.chunked(Self.chunk / 4) {
-            var sql = SQLQueryString("INSERT INTO packages (key, format, name, epoch, version, release, arch, digest, vendor, source, disturl, build_time, status) VALUES ")
-            for (i, p) in batch.enumerated() {
-                if i > 0 { sql.appendLiteral(", ") }
-                sql.appendInterpolation(unsafeRaw: "(")
-                sql.appendInterpolation(bind: p.identityKey); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.format.rawValue); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.name); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.evr.epoch); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.evr.version); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.evr.release); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.arch); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.digest); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.vendor); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.source); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.disturl); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.buildTime); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p.status)
-                sql.appendLiteral(")")
-            }
-            sql.appendLiteral(" ON CONFLICT (key) DO NOTHING")
-            try await db.raw(sql).run()
-        }
         if !toInsert.isEmpty {
-            found.merge(try await lookupPackageIDs(toInsert.map(\.identityKey), db: db)) { $1 }
+            var rows = JSONRows()
+            for p in toInsert {
+                rows.append([
+                    .text(p.identityKey), .text(p.format.rawValue), .text(p.name), .int(Int64(p.evr.epoch)), .text(p.evr.version),
+                    .text(p.evr.release), .text(p.arch), JSONRows.text(p.digest), JSONRows.text(p.vendor), JSONRows.text(p.source),
+                    JSONRows.text(p.disturl), JSONRows.int(p.buildTime), JSONRows.text(p.status),
+                ])
+            }
+            let c = { (i: Int, int: Bool) in JSONRows.column(i, integer: int) }
+            var sql = SQLQueryString("INSERT INTO packages (key, format, name, epoch, version, release, arch, digest, vendor, source, disturl, build_time, status) SELECT ")
+            sql.appendLiteral([c(0, false), c(1, false), c(2, false), c(3, true), c(4, false), c(5, false), c(6, false), c(7, false), c(8, false), c(9, false), c(10, false), c(11, true), c(12, false)].joined(separator: ", "))
+            sql.appendLiteral(" FROM ")
+            sql.appendInterpolation(rows.source(backend.dialect))
+            // WHERE true: SQLite would read ON CONFLICT as a join constraint after FROM.
+            sql.appendLiteral(" WHERE true ON CONFLICT (key) DO NOTHING RETURNING id, key")
+            for r in try await db.raw(sql).all() {
+                found[try r.decode(column: "key", as: String.self)] = try r.decode(column: "id", as: Int64.self)
+            }
         }
+        // A row another writer inserted meanwhile is not returned: look those up.
+        let raced = toInsert.filter { found[$0.identityKey] == nil }.map(\.identityKey)
+        if !raced.isEmpty { found.merge(try await lookupPackageIDs(raced, db: db)) { $1 } }
         // Changelogs belong to the binary: stored once, by the first observation that has one.
+        var logs = JSONRows()
         for p in missing {
             guard let entries = o.changelogs[p.identityKey], !entries.isEmpty, let id = found[p.identityKey] else { continue }
-            let json = String(decoding: try JSONEncoder().encode(entries), as: UTF8.self)
-            try await db.raw("INSERT INTO changelogs (package_id, entries) VALUES (\(bind: id), \(bind: json)) ON CONFLICT (package_id) DO NOTHING").run()
+            logs.append([.int(id), .text(Self.changelogJSON(entries))])
+        }
+        if logs.count > 0 {
+            var sql = SQLQueryString("INSERT INTO changelogs (package_id, entries) SELECT \(unsafeRaw: JSONRows.column(0, integer: true)), \(unsafeRaw: JSONRows.column(1)) FROM ")
+            sql.appendInterpolation(logs.source(backend.dialect))
+            sql.appendLiteral(" WHERE true ON CONFLICT (package_id) DO NOTHING")
+            try await db.raw(sql).run()
         }
         for p in missing {
             guard let id = found[p.identityKey] else {
@@ -362,20 +365,33 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     private func insertSpans(hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], db: any SQLDatabase) async throws {
-        for batch in packages.chunked(Self.chunk / 5) {
-            var sql = SQLQueryString("INSERT INTO spans (host_id, package_id, since, until, installed_at) VALUES ")
-            for (i, p) in batch.enumerated() {
-                if i > 0 { sql.appendLiteral(", ") }
-                sql.appendLiteral("(")
-                sql.appendInterpolation(bind: hostID); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: p); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: since); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: until); sql.appendLiteral(", ")
-                sql.appendInterpolation(bind: installedAt[p])
-                sql.appendLiteral(")")
-            }
-            try await db.raw(sql).run()
+        guard !packages.isEmpty else { return }
+        var rows = JSONRows()
+        for p in packages { rows.append([.int(p), JSONRows.int(installedAt[p])]) }
+        var sql = SQLQueryString("INSERT INTO spans (host_id, package_id, since, until, installed_at) SELECT \(bind: hostID), ")
+        sql.appendLiteral("\(JSONRows.column(0, integer: true)), ")
+        sql.appendInterpolation(bind: since)
+        sql.appendLiteral(", ")
+        sql.appendInterpolation(bind: until)
+        sql.appendLiteral(", \(JSONRows.column(1, integer: true)) FROM ")
+        sql.appendInterpolation(rows.source(backend.dialect))
+        try await db.raw(sql).run()
+    }
+
+    /// The changelog column: a JSON array of {time, author, text}, written by hand because
+    /// JSONEncoder dominated a first snapshot's time.
+    static func changelogJSON(_ entries: [ChangelogEntry]) -> String {
+        var out = "["
+        for (i, e) in entries.enumerated() {
+            out += i == 0 ? "{\"time\":" : ",{\"time\":"
+            out += String(e.time)
+            out += ",\"author\":"
+            JSONRows.quote(e.author, into: &out)
+            out += ",\"text\":"
+            JSONRows.quote(e.text, into: &out)
+            out += "}"
         }
+        return out + "]"
     }
 
     // MARK: reading

@@ -10,52 +10,52 @@ struct JSONRows {
         case null
     }
 
-    private(set) var json = "["
+    private var bytes: [UInt8] = [UInt8(ascii: "[")]
     private(set) var count = 0
 
     mutating func append(_ row: [Value]) {
-        json += count == 0 ? "[" : ",["
+        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "["))
         for (i, v) in row.enumerated() {
-            if i > 0 { json += "," }
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
             switch v {
-            case .text(let s): JSONRows.quote(s, into: &json)
-            case .int(let n): json += String(n)
-            case .null: json += "null"
+            case .text(let s): JSONRows.quote(s, into: &bytes)
+            case .int(let n): bytes.append(contentsOf: String(n).utf8)
+            case .null: bytes.append(contentsOf: "null".utf8)
             }
         }
-        json += "]"
+        bytes.append(UInt8(ascii: "]"))
         count += 1
     }
 
-    var text: String { json + "]" }
+    var text: String { String(decoding: bytes + [UInt8(ascii: "]")], as: UTF8.self) }
 
     static func text(_ s: String?) -> Value { s.map(Value.text) ?? .null }
     static func int(_ n: Int64?) -> Value { n.map(Value.int) ?? .null }
 
-    /// Appends `s` as a JSON string literal.
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
-            out += s
-        } else {
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                case "\r": out += "\\r"
-                default:
-                    if u.value < 0x20 {
-                        let hex = String(u.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(u)
-                    }
-                }
+    /// Appends `s` as a JSON string literal, byte by byte (UTF-8 passes through unchanged).
+    static func quote(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` as a JSON string literal.
+    static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        quote(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `FROM <rows> AS j`, whose `j.value` is one row (a JSON array) in either dialect.

@@ -385,10 +385,8 @@ public final class SQLHistoryStore: HistoryStore {
         for (i, e) in entries.enumerated() {
             out += i == 0 ? "{\"time\":" : ",{\"time\":"
             out += String(e.time)
-            out += ",\"author\":"
-            JSONRows.quote(e.author, into: &out)
-            out += ",\"text\":"
-            JSONRows.quote(e.text, into: &out)
+            out += ",\"author\":" + JSONRows.quoted(e.author)
+            out += ",\"text\":" + JSONRows.quoted(e.text)
             out += "}"
         }
         return out + "]"

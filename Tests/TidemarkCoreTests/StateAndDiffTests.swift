@@ -125,3 +125,20 @@ import TidemarkCore
         #expect(try JSONDecoder().decode(PackageChange.self, from: Data(json.utf8)) == c)
     }
 }
+
+@Suite struct ObservationPayloadTests {
+    @Test func fullPayloadRoundTripsAndHeartbeatsCarryOnlyTheId() throws {
+        let p = Package(format: .rpm, name: "bash", evr: EVR(epoch: 1, version: "5.2", release: "1.1"), arch: "x86_64", digest: "abc", vendor: "openSUSE")
+        let o = Observation(host: "w1", at: Timestamp(seconds: 100), state: PackageState([p]), source: .agent,
+                            repositories: [Repository(kind: .zypp, alias: "oss", url: "http://x")], installTimes: [p.identityKey: 90])
+        let data = try JSONEncoder().encode(ObservationPayload(o, full: true))
+        let back = try JSONDecoder().decode(ObservationPayload.self, from: data)
+        #expect(try back.observation() == o)
+        let beat = ObservationPayload(o, full: false)
+        #expect(beat.isHeartbeat && beat.state == o.state.id)
+        #expect(try beat.observation() == nil)
+        var forged = back
+        forged.state = StateID(hex: String(repeating: "0", count: 64))
+        #expect(throws: TidemarkError.self) { try forged.observation() }
+    }
+}

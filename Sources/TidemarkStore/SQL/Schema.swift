@@ -85,6 +85,22 @@ enum Schema {
                 "CREATE INDEX spans_host_until ON spans (host_id, until)",
             ]
         },
+        // API tokens: only a SHA-256 of each token is kept; a token is shown once, at creation.
+        Migration(version: 2, summary: "API tokens (hashes only), scoped to a role or a host") { d in
+            [
+                """
+                CREATE TABLE tokens (
+                    id \(d.autoID),
+                    hash TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    host TEXT,
+                    note TEXT,
+                    created_at BIGINT NOT NULL,
+                    revoked_at BIGINT
+                )
+                """,
+            ]
+        },
     ]
 
     static var latestVersion: Int { migrations.last!.version }

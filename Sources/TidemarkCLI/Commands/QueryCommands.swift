@@ -6,12 +6,12 @@ import TidemarkStore
 struct HostsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hosts", abstract: "List hosts with their latest observation, package count and state.")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await reportingErrors {
-            let hosts = try await store.with { try await $0.hosts() }
+            let hosts = try await source.with { try await $0.hosts() }
             if output.json { return try Output.json(hosts) }
             var t = Table("HOST", "FORMAT", "LAST SEEN", "OBSERVATIONS", "PACKAGES", "STATE")
             for h in hosts {
@@ -25,7 +25,7 @@ struct HostsCommand: AsyncParsableCommand {
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history", abstract: "Every change of a host's state, with the package changes.")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "Host name.") var host: String
     @Option(parsing: .unconditional, help: "Only changes at or after this time.") var since: TimeSpec?
@@ -33,8 +33,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let now = Clock.now()
-            let h = try await store.withQueries { try await $0.history(host: host, since: since?.resolve(now: now), until: until?.resolve(now: now)) }
+            let h = try await source.with { try await $0.history(host: host, since: since, until: until) }
             if output.json { return try Output.json(h) }
             if h.entries.isEmpty { Output.line("no changes of \(host) in that period") }
             for e in h.entries {
@@ -55,13 +54,13 @@ struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "The packages of a state.",
         discussion: "REF is HOST, HOST@TIME (2025-01-21, 2025-01-21T10:00:00Z, -2h, -3d), state:ID-PREFIX or file:PATH (an rpm -qa list).")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The state to show.") var ref: String
 
     func run() async throws {
         try await reportingErrors {
-            let r = try await store.withQueries { try await $0.show(ref) }
+            let r = try await source.with { try await $0.show(ref) }
             if output.json { return try Output.json(r) }
             let where_ = [r.state.host, r.state.at.map(\.short)].compactMap { $0 }.joined(separator: " at ")
             Output.line("state \(r.state.state.hex)\(where_.isEmpty ? "" : " (\(where_))"), \(r.packages.count) packages")
@@ -86,7 +85,7 @@ struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff", abstract: "What changed between two states, grouped by source package.",
         discussion: "Kinds: added, removed, upgraded, downgraded, changed (same version, different binary).")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The older state (REF).") var from: String
     @Argument(help: "The newer state (REF).") var to: String
@@ -94,7 +93,7 @@ struct DiffCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let d = try await store.withQueries { try await $0.diff(from, to, changelog: changelog) }
+            let d = try await source.with { try await $0.diff(from, to, changelog: changelog) }
             if output.json { return try Output.json(d) }
             Output.line("from \(describe(d.from))")
             Output.line("to   \(describe(d.to))")
@@ -113,14 +112,14 @@ struct DiffCommand: AsyncParsableCommand {
 struct WhereCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "where", abstract: "Which host had which version of a package at a moment.")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "Package name.") var name: String
     @Option(parsing: .unconditional, help: "The moment (default: now).") var at: TimeSpec?
 
     func run() async throws {
         try await reportingErrors {
-            let w = try await store.withQueries { try await $0.whereIs(name, at: at) }
+            let w = try await source.with { try await $0.whereIs(name, at: at) }
             if output.json { return try Output.json(w) }
             Output.line("\(w.name) at \(w.at.short)")
             var t = Table("VERSION", "ARCH", "HOSTS", "")
@@ -134,14 +133,14 @@ struct WhereCommand: AsyncParsableCommand {
 struct DriftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drift", abstract: "Per host, the packages that differ from the fleet's most common version (or from REF).")
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var source: SourceOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "Compare against this state instead of the fleet's most common versions.") var against: String?
     @Option(parsing: .unconditional, help: "As of this time (default: now).") var at: TimeSpec?
 
     func run() async throws {
         try await reportingErrors {
-            let d = try await store.withQueries { try await $0.drift(against: against, at: at) }
+            let d = try await source.with { try await $0.drift(against: against, at: at) }
             if output.json { return try Output.json(d) }
             Output.line("baseline: \(d.baseline)")
             var t = Table("HOST", "PACKAGE", "HAS", "BASELINE")

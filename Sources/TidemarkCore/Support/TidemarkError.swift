@@ -22,5 +22,8 @@ public struct TidemarkError: Error, Sendable, Equatable, CustomStringConvertible
         case conflict = "conflict"
         case storage = "storage"
         case toolFailed = "tool_failed"
+        case unauthorized
+        /// A server could not be reached (the agent spools and retries).
+        case unreachable
     }
 }

@@ -153,6 +153,16 @@ public enum TimeSpec: Sendable, Hashable {
             "'\(text)' is not a time: use ISO 8601 (2025-01-21, 2025-01-21T10:00:00Z, 2025-01-21T11:00:00+01:00) or a relative time (-30m, -2h, -3d, -1w)")
     }
 
+    /// The spec as a user would write it again (what a client sends to a server, which resolves
+    /// relative times by its own clock).
+    public var text: String {
+        switch self {
+        case .absolute(let t): return t.iso8601
+        case .ago(let s): return "-\(s)s"
+        case .now: return "now"
+        }
+    }
+
     public func resolve(now: Timestamp) -> Timestamp {
         switch self {
         case .absolute(let t): return t

@@ -1,0 +1,152 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TidemarkCore
+
+/// The HTTP API of `tidemark server`, typed: what the agent reports with and what the CLI's
+/// `--server` reads through, so both speak exactly the contract the server implements.
+public final class TidemarkClient: Sendable {
+    public let baseURL: String
+    private let token: String?
+    private let http: HTTPClient
+    private let timeout: TimeAmount
+
+    /// - Parameters:
+    ///   - baseURL: `http://host:port` (a trailing `/` is fine).
+    ///   - token: sent as `Authorization: Bearer`.
+    public init(baseURL: String, token: String?, timeout: Duration = .seconds(60)) throws(TidemarkError) {
+        var base = baseURL.trimmed
+        while base.hasSuffix("/") { base.removeLast() }
+        guard base.hasPrefix("http://") || base.hasPrefix("https://"), URL(string: base) != nil else {
+            throw TidemarkError(.invalidArgument, "server URL '\(baseURL)' must start with http:// or https://")
+        }
+        self.baseURL = base
+        self.token = token?.trimmed
+        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10), read: self.timeout)
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    /// Must be called before the client goes away.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    // MARK: observations
+
+    /// What the server said to one observation.
+    public enum PostOutcome: Sendable, Equatable {
+        case recorded(RecordOutcomeName)
+        /// A heartbeat whose state the server does not know: send the full observation.
+        case unknownState
+    }
+
+    /// The server's `outcome` field (`recorded`, `recorded-new-state`, `duplicate`).
+    public typealias RecordOutcomeName = String
+
+    public func post(_ payload: ObservationPayload) async throws -> PostOutcome {
+        struct Answer: Decodable { var outcome: String }
+        let (status, body) = try await send(.POST, "/api/v1/observations", json: payload)
+        if status == 409, (try? decodeError(body))?.code == "unknown_state" { return .unknownState }
+        try check(status, body)
+        return .recorded(try decode(Answer.self, body).outcome)
+    }
+
+    // MARK: reads (the same answers as the local store, as JSON)
+
+    public func hosts() async throws -> [HostSummary] { try await get("/api/v1/hosts") }
+
+    public func history(host: String, since: String?, until: String?) async throws -> HistoryResult {
+        try await get("/api/v1/hosts/\(escape(host))/history", ["since": since, "until": until])
+    }
+
+    public func show(_ ref: String) async throws -> ShowResult { try await get("/api/v1/show", ["ref": ref]) }
+
+    public func diff(_ from: String, _ to: String, changelog: Bool) async throws -> DiffResult {
+        try await get("/api/v1/diff", ["from": from, "to": to, "changelog": changelog ? "true" : nil])
+    }
+
+    public func whereIs(_ name: String, at: String?) async throws -> WhereResult {
+        try await get("/api/v1/where/\(escape(name))", ["at": at])
+    }
+
+    public func drift(against: String?, at: String?) async throws -> DriftResult {
+        try await get("/api/v1/drift", ["against": against, "at": at])
+    }
+
+    // MARK: plumbing
+
+    private func get<T: Decodable>(_ path: String, _ query: [String: String?] = [:]) async throws -> T {
+        let (status, body) = try await send(.GET, path + queryString(query), json: Optional<Int>.none)
+        try check(status, body)
+        return try decode(T.self, body)
+    }
+
+    private func send<B: Encodable>(_ method: HTTPMethod, _ path: String, json: B?) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+        }
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let body = try await response.body.collect(upTo: 512 << 20)
+            return (Int(response.status.code), body)
+        } catch let e as TidemarkError {
+            throw e
+        } catch {
+            throw TidemarkError(.unreachable, "cannot reach the Tidemark server at \(baseURL): \(error)")
+        }
+    }
+
+    struct ServerError: Decodable {
+        var code: String
+        var message: String
+    }
+
+    private func decodeError(_ body: ByteBuffer) throws -> ServerError {
+        struct Wrapper: Decodable { var error: ServerError }
+        return try JSONDecoder().decode(Wrapper.self, from: Data(body.readableBytesView)).error
+    }
+
+    /// Turns a 4xx/5xx answer into the server's own error message.
+    private func check(_ status: Int, _ body: ByteBuffer) throws {
+        guard status >= 400 else { return }
+        guard let e = try? decodeError(body) else {
+            throw TidemarkError(.toolFailed, "server \(baseURL) answered HTTP \(status): \(String(buffer: body).prefix(500))")
+        }
+        let code: TidemarkError.Code = switch status {
+        case 400, 413, 422: .invalidInput
+        case 401, 403: .unauthorized
+        case 404: .notFound
+        case 409: .conflict
+        default: TidemarkError.Code(rawValue: e.code) ?? .toolFailed
+        }
+        throw TidemarkError(code, e.message + (status >= 500 ? " (server error \(status))" : ""))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw TidemarkError(.toolFailed, "server \(baseURL) sent an answer that is not a \(T.self): \(error)")
+        }
+    }
+
+    private func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
+    }
+
+    private func queryString(_ query: [String: String?]) -> String {
+        let items = query.compactMap { k, v in v.map { (k, $0) } }.sorted { $0.0 < $1.0 }
+        guard !items.isEmpty else { return "" }
+        var c = URLComponents()
+        c.queryItems = items.map { URLQueryItem(name: $0.0, value: $0.1) }
+        // '+' in versions or zones must survive: URLComponents leaves it unescaped.
+        return "?" + (c.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+    }
+}

@@ -43,7 +43,7 @@ import TidemarkTestSupport
         let dir = try TemporaryDirectory("spool-down")
         defer { dir.remove() }
         // a port nobody listens on: bind one, note it, close it
-        let client = try TidemarkClient(baseURL: "http://127.0.0.1:\(try closedPort())", token: "t")
+        let client = try TidemarkClient(baseURL: "http://127.0.0.1:\(try ServerProcess.freePort())", token: "t")
         let spool = try Spool(directory: dir.path("spool"))
         try spool.enqueue(observation(100, ["1"]), heartbeat: false)
         let agent = Agent(configuration: .init(root: "/nonexistent", host: "w1", spool: dir.path("spool"), interval: .seconds(60)), client: client)
@@ -52,18 +52,5 @@ import TidemarkTestSupport
         await client.shutdown()
         #expect(Agent.backoff(failures: 3, max: .seconds(60)) <= .seconds(8))
         #expect(Agent.backoff(failures: 30, max: .seconds(60)) <= .seconds(60))
-    }
-
-    func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        close(fd)
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import TidemarkCore
+import TidemarkHosts
+
+/// A real `tidemark server` as its own process on a free loopback port, for tests that need
+/// agents and CLIs talking HTTP to it, and that kill it (-9) or stop it (SIGTERM) on purpose.
+public final class ServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let db: String
+    public var url: String { "http://127.0.0.1:\(port)" }
+    private let executable: TidemarkExecutable
+    private var process: Process?
+    private let log: String
+
+    public init(_ executable: TidemarkExecutable, db: String, log: String, port: Int? = nil) throws {
+        self.executable = executable
+        self.db = db
+        self.log = log
+        self.port = try port ?? ServerProcess.freePort()
+    }
+
+    deinit { process.map { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } } }
+
+    /// Starts the server and waits until `/healthz` answers.
+    public func start(timeout: Duration = .seconds(30)) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable.path)
+        p.arguments = ["server", "--listen", "127.0.0.1:\(port)", "--db", db]
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        process = p
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !p.isRunning {
+                throw TidemarkError(.toolFailed, "tidemark server exited with \(p.terminationStatus): \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(2000))")
+            }
+            if (try? Subprocess.run("curl", ["-fsS", "-m", "2", url + "/healthz"]))?.status == 0 { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TidemarkError(.toolFailed, "tidemark server did not answer /healthz within \(timeout)")
+    }
+
+    /// kill -9: no chance to finish anything.
+    public func kill9() {
+        guard let p = process else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        guard let p = process else { return 0 }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+        return p.terminationStatus
+    }
+
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// A loopback port nobody listens on right now.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TidemarkError(.toolFailed, "socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0 else { throw TidemarkError(.toolFailed, "bind() failed") }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -47,88 +47,32 @@ public enum DpkgDatabase {
     /// lines starting with a space or tab continue the previous field. Field names compare
     /// case-insensitively, as in dpkg.
     public static func parse(_ data: some Collection<UInt8>, file: String) throws(TidemarkError) -> [InstalledPackage] {
-        let bytes = Array(data)
         var result: [InstalledPackage] = []
-        // Fields of the current stanza that matter, with the line they were on.
-        var fields: [String: (value: String, line: Int)] = [:]
-        var seen: Set<String> = []
-        var stanzaLine = 0
-        var lastField: String? = nil
-        var lineNo = 0
-
-        func fail(_ line: Int, _ msg: String) -> TidemarkError {
-            TidemarkError(.corrupt, "\(file):\(line): \(msg)")
-        }
-
-        func finish() throws(TidemarkError) {
-            defer {
-                fields = [:]
-                seen = []
-                lastField = nil
+        func fail(_ line: Int, _ msg: String) -> TidemarkError { TidemarkError(.corrupt, "\(file):\(line): \(msg)") }
+        for stanza in try Deb822.stanzas(data, file: file, keep: ["package", "status", "version", "architecture", "source"], comments: false, code: .corrupt) {
+            for key in ["package", "status", "version", "architecture"] {
+                if let f = stanza[key], f.value.isEmpty { throw fail(f.line, "empty \(f.name) field") }
             }
-            guard stanzaLine > 0 else { return }
-            guard let name = fields["package"] else { throw fail(stanzaLine, "stanza has no Package field") }
-            guard let status = fields["status"] else { throw fail(stanzaLine, "package '\(name.value)' has no Status field") }
+            guard let name = stanza["package"] else { throw fail(stanza.line, "stanza has no Package field") }
+            guard let status = stanza["status"] else { throw fail(stanza.line, "package '\(name.value)' has no Status field") }
             let words = status.value.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard words.count == 3, wants.contains(words[0]), flags.contains(words[1]), states.contains(words[2]) else {
                 throw fail(status.line, "package '\(name.value)' has invalid Status '\(status.value)' (expected WANT FLAG STATE)")
             }
-            if words[2] == "not-installed" { return }
-            guard let version = fields["version"] else {
-                throw fail(stanzaLine, "package '\(name.value)' (\(words[2])) has no Version field")
+            if words[2] == "not-installed" { continue }
+            guard let version = stanza["version"] else {
+                throw fail(stanza.line, "package '\(name.value)' (\(words[2])) has no Version field")
             }
             guard let evr = DebianVersion.parse(version.value) else {
                 throw fail(version.line, "package '\(name.value)' has invalid Version '\(version.value)'")
             }
             // Status as dpkg-query prints it (single spaces); an empty Source is no Source.
-            let source = fields["source"]?.value
+            let source = stanza["source"]?.value
             let pkg = Package(
-                format: .deb, name: name.value, evr: evr, arch: fields["architecture"]?.value ?? "",
+                format: .deb, name: name.value, evr: evr, arch: stanza["architecture"]?.value ?? "",
                 source: source?.isEmpty == false ? source : nil, status: words.joined(separator: " "))
             result.append(InstalledPackage(pkg))
         }
-
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            lineNo += 1
-            var end = i
-            while end < n, bytes[end] != 0x0A { end += 1 }
-            let line = bytes[i..<end]
-            i = end + 1
-            if line.isEmpty {
-                try finish()
-                stanzaLine = 0
-                continue
-            }
-            if stanzaLine == 0 { stanzaLine = lineNo }
-            let first = line.first!
-            if first == 0x20 || first == 0x09 {
-                guard lastField != nil else { throw fail(lineNo, "continuation line outside of a field") }
-                continue  // continuation of a field we do not need (Description, Conffiles, …)
-            }
-            guard let colon = line.firstIndex(of: 0x3A) else {
-                throw fail(lineNo, "line is neither 'Field: value' nor a continuation line")
-            }
-            let nameBytes = line[line.startIndex..<colon]
-            guard !nameBytes.isEmpty, !nameBytes.contains(where: { $0 == 0x20 || $0 == 0x09 }) else {
-                throw fail(lineNo, "invalid field name '\(String(decoding: nameBytes, as: UTF8.self))'")
-            }
-            let key = String(decoding: nameBytes, as: UTF8.self).lowercased()
-            guard seen.insert(key).inserted else {
-                throw fail(lineNo, "duplicate field '\(String(decoding: nameBytes, as: UTF8.self))' in stanza starting at line \(stanzaLine)")
-            }
-            lastField = key
-            switch key {
-            case "package", "status", "version", "architecture", "source":
-                let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmed
-                if key != "source", value.isEmpty { throw fail(lineNo, "empty \(String(decoding: nameBytes, as: UTF8.self)) field") }
-                fields[key] = (value, lineNo)
-            default:
-                break
-            }
-        }
-        try finish()
         return result
     }
 }

@@ -94,17 +94,10 @@ public enum AptSources {
     /// combination of them is one repository.
     public static func parseDeb822(_ text: String, file: String) throws(TidemarkError) -> [Repository] {
         var out: [Repository] = []
-        var fields: [String: String] = [:]
-        var stanzaLine = 0
-        var lastField: String?
-        var lineNo = 0
-
-        func finish() throws(TidemarkError) {
-            defer { fields = [:]; lastField = nil }
-            guard !fields.isEmpty else { return }
-            func fail(_ m: String) -> TidemarkError { TidemarkError(.invalidInput, "\(file):\(stanzaLine): \(m)") }
+        for stanza in try Deb822.stanzas(Array(text.utf8), file: file, comments: true, code: .invalidInput) {
+            func fail(_ m: String) -> TidemarkError { TidemarkError(.invalidInput, "\(file):\(stanza.line): \(m)") }
             func list(_ k: String) -> [String] {
-                (fields[k] ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+                (stanza[k]?.value ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
             }
             let types = list("types"), uris = list("uris"), suites = list("suites"), components = list("components")
             guard !types.isEmpty else { throw fail("stanza has no Types field") }
@@ -112,7 +105,7 @@ public enum AptSources {
             guard !suites.isEmpty else { throw fail("stanza has no Suites field") }
             for t in types where t != "deb" && t != "deb-src" { throw fail("'\(t)' is not a source type (deb or deb-src)") }
             var enabled = true
-            if let e = fields["enabled"]?.trimmed.lowercased() {
+            if let e = stanza["enabled"]?.value.lowercased() {
                 switch e {
                 case "yes", "true", "1": enabled = true
                 case "no", "false", "0": enabled = false
@@ -129,38 +122,6 @@ public enum AptSources {
                 }
             }
         }
-
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            var line = Substring(raw)
-            if line.last == "\r" { line = line.dropLast() }
-            if line.hasPrefix("#") { continue }
-            if line.trimmed.isEmpty {
-                try finish()
-                continue
-            }
-            if line.first == " " || line.first == "\t" {
-                guard let f = lastField else {
-                    throw TidemarkError(.invalidInput, "\(file):\(lineNo): continuation line without a field before it")
-                }
-                fields[f, default: ""] += "\n" + line.trimmed
-                continue
-            }
-            guard let colon = line.firstIndex(of: ":") else {
-                throw TidemarkError(.invalidInput, "\(file):\(lineNo): '\(line)' is not 'Field: value'")
-            }
-            let key = line[..<colon].trimmed.lowercased()
-            guard !key.isEmpty, !key.contains(" ") else {
-                throw TidemarkError(.invalidInput, "\(file):\(lineNo): '\(line)' is not 'Field: value'")
-            }
-            if fields.isEmpty { stanzaLine = lineNo }
-            if fields[key] != nil {
-                throw TidemarkError(.invalidInput, "\(file):\(lineNo): field '\(line[..<colon])' given twice in one stanza")
-            }
-            fields[key] = line[line.index(after: colon)...].trimmed
-            lastField = key
-        }
-        try finish()
         return out
     }
 

@@ -5,7 +5,10 @@ import PackageDescription
 //   TidemarkCore   pure domain (versions, packages, states, refs, diffs); no I/O, no dependencies
 //   TidemarkRPM    rpm's binary formats (header blobs; later .rpm files and rpm-md metadata)
 //   TidemarkHosts  reading hosts: rpm and dpkg databases, zypp/dpkg logs, repo configs, imports
-//   TidemarkStore  the history store behind one protocol (SQLite now, PostgreSQL next)
+//   TidemarkStore  the history store behind one protocol (SQLite, PostgreSQL)
+//   TidemarkClient the HTTP API, typed (agent and CLI --server)
+//   TidemarkAgent  the host agent: collect, spool durably, deliver in order
+//   TidemarkServer the HTTP API (Hummingbird): ingestion, queries, tokens, metrics, OpenAPI
 //   TidemarkCLI    swift-argument-parser commands and their table/JSON output
 //   tidemark       the thin executable
 let package = Package(
@@ -21,7 +24,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(name: "TidemarkCore"),
@@ -39,6 +45,8 @@ let package = Package(
                 "TidemarkCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(
@@ -50,9 +58,17 @@ let package = Package(
             dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TidemarkServer",
+            dependencies: [
+                "TidemarkCore", "TidemarkStore", "TidemarkHosts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TidemarkCLI",
             dependencies: [
-                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent",
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -68,6 +84,13 @@ let package = Package(
         .testTarget(name: "TidemarkRPMTests", dependencies: ["TidemarkRPM", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkHostsTests", dependencies: ["TidemarkHosts", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkTestSupport"]),
+        .testTarget(
+            name: "TidemarkServerTests",
+            dependencies: [
+                "TidemarkServer", "TidemarkStore", "TidemarkTestSupport", "tidemark",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "TidemarkAgentTests", dependencies: ["TidemarkAgent", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkCLITests", dependencies: ["TidemarkCLI", "TidemarkTestSupport", "tidemark"]),
     ]

@@ -2,7 +2,7 @@
 # Installs the real tools the tests talk to (rpm, rpmbuild, zypper, createrepo_c, dpkg-deb,
 # compressors for rotated logs, faketime for the demo). Idempotent; needs root or sudo.
 set -euo pipefail
-pkgs=(curl rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils)
+pkgs=(curl sqlite3 rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils postgresql)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -10,3 +10,7 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Python tools: the OpenAPI validator the server tests run, and schemathesis for
+# scripts/openapi-check.sh (fuzzes a live server against its own OpenAPI document).
+python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q openapi-spec-validator
+command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis

@@ -49,6 +49,7 @@ public struct Agent: Sendable {
     /// package manager's log), then tries to deliver everything queued.
     public func cycle(now: Timestamp) async throws -> Report {
         let spool = try Spool(directory: configuration.spool)
+        let boundary = try spool.backfillBoundary(default: now)
         let inventory = try HostCollector.collect(root: configuration.root)
         let observation = inventory.observation(host: configuration.host, at: now, source: .agent)
         let lastQueued = try spool.pending().last.flatMap { try? spool.read($0).state }
@@ -60,7 +61,7 @@ public struct Agent: Sendable {
         var failure: String? = nil
         if !spool.isBackfilled {
             do {
-                backfilled = try await backfill(inventory, before: now)
+                backfilled = try await backfill(inventory, before: boundary)
                 try spool.markBackfilled()
             } catch {
                 failure = "backfill not delivered yet (retried next cycle): \(error)"
@@ -97,16 +98,15 @@ public struct Agent: Sendable {
     /// The host's past from its package-manager log, sent straight to the server oldest first.
     /// It is not spooled: it can always be read again from the log, so a failure only means the
     /// next cycle tries again (the server ignores what it already has).
-    func backfill(_ inventory: HostInventory, before now: Timestamp) async throws -> Int {
+    func backfill(_ inventory: HostInventory, before boundary: Timestamp) async throws -> Int {
         var timeline = ReplayTimeline()
-        _ = try HostBackfill.walkBack(root: configuration.root, current: inventory, at: now, logTimeZone: nil) { at, packages in
-            timeline.visit(at, packages)
+        _ = try HostBackfill.walkBack(root: configuration.root, current: inventory, at: Timestamp(seconds: Int64(Date().timeIntervalSince1970)), logTimeZone: nil) { at, packages in
+            if at < boundary { timeline.visit(at, packages) }
         }
         var sent = 0
         let host = configuration.host
         let changelogs = inventory.changelogs
         try await timeline.replay { at, packages in
-            guard at < now else { return }
             var times: [String: Int64] = [:]
             for p in packages { if let t = p.installTime { times[p.package.identityKey] = t } }
             let o = Observation(host: host, at: at, state: PackageState(packages.map(\.package)), source: .backfill,

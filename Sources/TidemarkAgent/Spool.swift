@@ -11,7 +11,8 @@ import TidemarkCore
 ///   the server turns out not to know it (HTTP 409 `unknown_state`);
 /// - `acknowledged`: the last state id the server acknowledged, so an unchanged host sends only
 ///   heartbeats;
-/// - `backfilled`: present once the first run's backfill is queued.
+/// - `backfill-before`: the time of the first observation; the backfill covers what came before;
+/// - `backfilled`: present once the first run's backfill is delivered.
 public struct Spool: Sendable {
     public let directory: String
     var queue: String { directory + "/queue" }
@@ -83,6 +84,15 @@ public struct Spool: Sendable {
     }
 
     public var isBackfilled: Bool { FileManager.default.fileExists(atPath: directory + "/backfilled") }
+
+    /// The time of the agent's first observation: the backfill reconstructs only what came
+    /// before it (after it, the agent's own observations are the better evidence).
+    public func backfillBoundary(default now: Timestamp) throws(TidemarkError) -> Timestamp {
+        let path = directory + "/backfill-before"
+        if let s = try? String(contentsOfFile: path, encoding: .utf8), let t = Timestamp.parseISO8601(s.trimmed) { return t }
+        try Spool.writeDurably(Data(now.iso8601.utf8), to: path)
+        return now
+    }
     public func markBackfilled() throws(TidemarkError) { try Spool.writeDurably(Data(), to: directory + "/backfilled") }
 
     // MARK: durable files

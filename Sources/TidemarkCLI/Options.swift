@@ -4,13 +4,17 @@ import TidemarkCore
 import TidemarkHosts
 import TidemarkStore
 
-/// `--db`: where the history lives. Precedence: the flag, `$TIDEMARK_DB`, then the default
+/// `--db`: where the history lives: a SQLite file, or a PostgreSQL URL for a deployment that
+/// several servers share. Precedence: the flag, `$TIDEMARK_DB`, then the default
 /// (`/var/lib/tidemark/tidemark.sqlite` for root, `~/.local/share/tidemark/tidemark.sqlite`
 /// otherwise, honouring `$XDG_DATA_HOME`).
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite database file (default: $TIDEMARK_DB, else /var/lib/tidemark/tidemark.sqlite as root, ~/.local/share/tidemark/tidemark.sqlite otherwise).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "SQLite database file, or PostgreSQL URL: postgres://user:password@host:port/database or postgres:///database?host=/socket/dir&user=name (default: $TIDEMARK_DB, else /var/lib/tidemark/tidemark.sqlite as root, ~/.local/share/tidemark/tidemark.sqlite otherwise).",
+        valueName: "path|url"))
     var db: String?
 
+    /// The SQLite path or `postgres://` / `postgresql://` URL in force.
     var path: String {
         if let db { return db }
         let env = ProcessInfo.processInfo.environment
@@ -20,8 +24,9 @@ struct StoreOptions: ParsableArguments {
         return base + "/tidemark/tidemark.sqlite"
     }
 
+    /// A URL opens PostgreSQL, anything else the SQLite file at that path.
     func open() async throws -> SQLHistoryStore {
-        try await SQLHistoryStore.openSQLite(path: path)
+        try await SQLHistoryStore.open(location: path)
     }
 
     /// Opens the store, runs `body`, and closes the store whatever happens.

@@ -4,7 +4,15 @@ import TidemarkCore
 import TidemarkTestSupport
 @testable import TidemarkStore
 
-/// The store contract, run against every backend (SQLite here; PostgreSQL joins this list).
+/// The backends every store test runs on.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+    var testDescription: String { rawValue }
+}
+
+/// The store contract, run against every backend: SQLite in a temporary file, PostgreSQL in a
+/// fresh database of the test process's private server (`PostgresServer`).
 /// Expected answers are computed by brute force from the observations themselves.
 @Suite struct HistoryStoreTests {
     static func pkg(_ name: String, _ version: String, release: String = "1", arch: String = "x86_64", digest: String? = nil) -> Package {
@@ -16,17 +24,40 @@ import TidemarkTestSupport
                     installTimes: Dictionary(uniqueKeysWithValues: packages.map { ($0.identityKey, t - 10) }))
     }
 
-    /// A fresh store in a temporary directory; `body` may close it itself.
-    func withStore(_ body: (SQLHistoryStore, String) async throws -> Void) async throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.path + "/history.sqlite"
-        let store = try await SQLHistoryStore.openSQLite(path: path)
-        try await body(store, path)
-        try? await store.close()
+    /// A fresh, empty store of that kind; `body` gets it and its location (a path or URL for
+    /// `SQLHistoryStore.open(location:)`, to reopen it) and may close it itself.
+    static func withStore(_ backend: Backend, _ body: (SQLHistoryStore, String) async throws -> Void) async throws {
+        switch backend {
+        case .sqlite:
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let path = dir.path + "/history.sqlite"
+            let store = try await SQLHistoryStore.openSQLite(path: path)
+            do { try await body(store, path) } catch {
+                try? await store.close()
+                throw error
+            }
+            try? await store.close()
+        case .postgres:
+            let server = try PostgresServer.shared()
+            let url = try server.createDatabase()
+            let store = try await SQLHistoryStore.openPostgres(url: url)
+            do { try await body(store, url) } catch {
+                try? await store.close()
+                server.dropDatabase(url: url)
+                throw error
+            }
+            try? await store.close()
+            server.dropDatabase(url: url)
+        }
     }
 
-    @Test func recordsAndReadsBackExactState() async throws {
-        try await withStore { store, _ in
+    func withStore(_ backend: Backend, _ body: (SQLHistoryStore, String) async throws -> Void) async throws {
+        try await Self.withStore(backend, body)
+    }
+
+    @Test(arguments: Backend.allCases) func recordsAndReadsBackExactState(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
             let ps = [Self.pkg("bash", "5.2"), Self.pkg("perl-Mojo-IOLoop-ReadWriteProcess", "0.34", release: "1.1", arch: "noarch")]
             let outcome = try await store.record([Self.obs("w1", 1000, ps)])
             #expect(outcome == [.recordedNewState])
@@ -38,8 +69,8 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func changelogsAndOddTextSurviveTheBulkPath() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: Backend.allCases) func changelogsAndOddTextSurviveTheBulkPath(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
             var p = Self.pkg("we\"ird\\name", "1.0~rc1")
             p.vendor = "Vendor\twith\ttabs and \u{1} control, ünïcödé, 漢字"
             let log = [ChangelogEntry(time: 1_700_000_000, author: "A \"Quoted\" <a@b>", text: "- line one\n- line \\ two\t\u{7f}")]
@@ -51,8 +82,8 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func identicalStatesAreStoredOnceAndResendingIsHarmless() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: Backend.allCases) func identicalStatesAreStoredOnceAndResendingIsHarmless(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
             let ps = [Self.pkg("a", "1"), Self.pkg("b", "2")]
             let first = try await store.record([Self.obs("w1", 100, ps), Self.obs("w2", 100, ps), Self.obs("w1", 200, ps)])
             #expect(first == [.recordedNewState, .recorded, .recorded])
@@ -64,8 +95,8 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func aConflictingObservationStoresNothingOfItsBatch() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: Backend.allCases) func aConflictingObservationStoresNothingOfItsBatch(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
             _ = try await store.record([Self.obs("w1", 100, [Self.pkg("a", "1")])])
             await #expect(throws: TidemarkError.self) {
                 try await store.record([Self.obs("w2", 100, [Self.pkg("z", "9")]), Self.obs("w1", 100, [Self.pkg("a", "2")])])
@@ -78,8 +109,8 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func longDeltaChainsStayReadable() async throws {
-        try await withStore { store, path in
+    @Test(arguments: Backend.allCases) func longDeltaChainsStayReadable(backend: Backend) async throws {
+        try await withStore(backend) { store, location in
             var ps = (0..<50).map { Self.pkg("p\($0)", "1") }
             var expected: [(Int64, PackageState)] = []
             for step in 0..<60 {
@@ -90,7 +121,7 @@ import TidemarkTestSupport
                 expected.append((t, PackageState(ps)))
             }
             try await store.close()
-            let reopened = try await SQLHistoryStore.openSQLite(path: path)
+            let reopened = try await SQLHistoryStore.open(location: location)
             for (t, state) in expected {
                 let o = try #require(try await reopened.observation(host: "w1", atOrBefore: Timestamp(seconds: t)))
                 #expect(o.state == state.id)
@@ -103,8 +134,8 @@ import TidemarkTestSupport
 
     /// Random fleets recorded in random order: `where`, `difference`, `latestObservations` and
     /// install times must match what the observations say, whatever the insertion order.
-    @Test(arguments: [1, 2, 3, 4]) func spansMatchBruteForceForAnyInsertionOrder(seed: UInt64) async throws {
-        try await withStore { store, _ in
+    @Test(arguments: Backend.allCases, [1, 2, 3, 4] as [UInt64]) func spansMatchBruteForceForAnyInsertionOrder(backend: Backend, seed: UInt64) async throws {
+        try await withStore(backend) { store, _ in
             var rng = SplitMix(seed: seed)
             let names = (0..<12).map { "pkg\($0)" }
             var all: [Observation] = []
@@ -167,26 +198,56 @@ import TidemarkTestSupport
         }
     }
 
-    @Test func refusesADatabaseFromANewerTidemark() async throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.path + "/history.sqlite"
-        let store = try await SQLHistoryStore.openSQLite(path: path)
-        try await store.backend.transaction { db in
-            try await db.raw("INSERT INTO schema_migrations (version, summary, applied_at) VALUES (999, 'future', 0)").run()
+    @Test(arguments: Backend.allCases) func refusesADatabaseFromANewerTidemark(backend: Backend) async throws {
+        try await withStore(backend) { store, location in
+            try await store.backend.transaction { db in
+                try await db.raw("INSERT INTO schema_migrations (version, summary, applied_at) VALUES (999, 'future', 0)").run()
+            }
+            try await store.close()
+            await #expect(throws: TidemarkError.self) { _ = try await SQLHistoryStore.open(location: location) }
         }
-        try await store.close()
-        await #expect(throws: TidemarkError.self) { _ = try await SQLHistoryStore.openSQLite(path: path) }
     }
 
-    @Test func aFileThatIsNotADatabaseIsAClearError() async throws {
+    /// Short prefixes must find exactly the states whose hash starts with them, in byte order,
+    /// whatever the database's collation (the PostgreSQL test server uses an ICU locale).
+    @Test(arguments: Backend.allCases) func statePrefixesFollowByteOrder(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let observations = (0..<40).map { Self.obs("w1", Int64(100 + $0), [Self.pkg("p", "1.\($0)")]) }
+            _ = try await store.record(observations)
+            let hashes = observations.map(\.state.id.hex).sorted()
+            for hash in hashes.prefix(8) {
+                for n in [1, 2, 5, 64] {
+                    let prefix = String(hash.prefix(n))
+                    let expected = Array(hashes.filter { $0.hasPrefix(prefix) }.prefix(10))
+                    #expect(try await store.states(withPrefix: prefix.uppercased()).map(\.hex) == expected, "prefix \(prefix)")
+                }
+            }
+            #expect(try await store.states(withPrefix: "").map(\.hex) == Array(hashes.prefix(10)))
+        }
+    }
+
+    /// SQLite: a file that is not a database. PostgreSQL: a database that does not exist. Either
+    /// way the message names the location (and never a password).
+    @Test(arguments: Backend.allCases) func aLocationThatIsNotADatabaseIsAClearError(backend: Backend) async throws {
         let dir = try TemporaryDirectory()
-        let path = dir.path + "/garbage.sqlite"
-        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        defer { dir.remove() }
+        let location: String, shown: String
+        switch backend {
+        case .sqlite:
+            location = dir.path + "/garbage.sqlite"
+            shown = location
+            try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: location))
+        case .postgres:
+            let server = try PostgresServer.shared()
+            location = "postgres:///no_such_db?host=\(server.socketDirectory)&user=postgres&password=s3cret"
+            shown = "no_such_db"
+        }
         do {
-            _ = try await SQLHistoryStore.openSQLite(path: path)
-            Issue.record("opened a garbage file")
+            _ = try await SQLHistoryStore.open(location: location)
+            Issue.record("opened \(location)")
         } catch let e as TidemarkError {
-            #expect(e.message.contains(path))
+            #expect(e.message.contains(shown))
+            #expect(!e.message.contains("s3cret"))
         }
     }
 }

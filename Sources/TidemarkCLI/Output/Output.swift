@@ -3,12 +3,9 @@ import TidemarkCore
 
 /// Writes results: JSON (stable keys, ISO 8601 times) for scripts, aligned tables for people.
 enum Output {
+    /// The same bytes the HTTP API serves (`TidemarkJSON`).
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
-        data.append(0x0a)
-        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data(try TidemarkJSON.document(value)))
     }
 
     static func line(_ s: String = "") {

@@ -9,10 +9,15 @@ public enum StoreDialect: String, Sendable {
     var blob: String { self == .sqlite ? "BLOB" : "BYTEA" }
     var withoutRowID: String { self == .sqlite ? " WITHOUT ROWID" : "" }
     var beginWrite: String { self == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN" }
+    /// Appended to a text comparison that must follow byte order: PostgreSQL compares text by the
+    /// database's locale (which may order or group characters differently); SQLite always by bytes.
+    var byteOrder: String { self == .sqlite ? "" : " COLLATE \"C\"" }
 }
 
-/// A database the store runs on: how to read, how to run one transaction. SQLite serialises
-/// everything on one connection; PostgreSQL takes a pooled connection per transaction.
+/// A database the store runs on: how to read, how to run one transaction, and how to keep
+/// concurrent writers apart. SQLite serialises everything on one connection (and other processes
+/// with its file lock); PostgreSQL takes a pooled connection per transaction and is shared by
+/// several processes at once, so it needs the locks below.
 public protocol SQLBackend: Sendable {
     var dialect: StoreDialect { get }
     /// Runs `body` with a database for reads.
@@ -22,6 +27,28 @@ public protocol SQLBackend: Sendable {
     /// Bytes on disk.
     func size() async throws -> Int64
     func close() async throws
+
+    /// Called inside `transaction` before anything of host `name` is read or written: holds off
+    /// every other writer of that host until this transaction ends, so that reading a host's
+    /// neighbouring observations and then rewriting its spans cannot interleave with another
+    /// process doing the same (which would duplicate or tear spans).
+    func lockHost(_ name: String, db: any SQLDatabase) async throws
+    /// Called inside `transaction` before inserting shared, content-addressed rows (packages,
+    /// changelogs, states, repository sets): holds off other writers that insert such rows until
+    /// this transaction ends. Without it two writers inserting overlapping new rows in different
+    /// orders wait for each other's uncommitted rows: a deadlock, which PostgreSQL breaks by
+    /// failing one of them. Writers of known content (heartbeats, shared states) never take it.
+    func lockSharedRows(db: any SQLDatabase) async throws
+    /// Runs `body` (schema migrations) while no other process migrates the same database.
+    func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
+}
+
+/// For a backend whose write transactions are already exclusive (SQLite: `BEGIN IMMEDIATE` takes
+/// the database's one write lock), the locks are implied and cost nothing.
+extension SQLBackend {
+    public func lockHost(_ name: String, db: any SQLDatabase) async throws {}
+    public func lockSharedRows(db: any SQLDatabase) async throws {}
+    public func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
 }
 
 /// A FIFO lock for async code: keeps a transaction's statements together on a shared connection

@@ -9,6 +9,12 @@ import TidemarkCore
 /// stored once however many hosts share it; an observation points a host at a state at a time;
 /// spans are each host's package timeline, maintained in the same transaction as the
 /// observation, so `where` and `history` never have to rebuild states.
+///
+/// Several processes may record into one PostgreSQL database at once (shared deployments). Every
+/// insert of a unique key tolerates losing a race (`ON CONFLICT DO NOTHING`, then read the
+/// winner's row), writers of one host are serialised (`SQLBackend.lockHost`), and writers of new
+/// shared rows too (`SQLBackend.lockSharedRows`), so that no observation is stored twice and no
+/// span is torn, and concurrent batches cannot deadlock.
 public final class SQLHistoryStore: HistoryStore {
     public let backend: any SQLBackend
     /// Caches of committed rows only (ids never change once committed).
@@ -38,7 +44,7 @@ public final class SQLHistoryStore: HistoryStore {
     /// Opens (and migrates) the store on a backend.
     public static func open(_ backend: any SQLBackend) async throws -> SQLHistoryStore {
         do {
-            try await Schema.migrate(backend)
+            try await backend.withMigrationLock { try await Schema.migrate(backend) }
         } catch {
             try? await backend.close()
             throw error
@@ -49,6 +55,16 @@ public final class SQLHistoryStore: HistoryStore {
     /// Opens the embedded SQLite store at `path`.
     public static func openSQLite(path: String) async throws -> SQLHistoryStore {
         try await open(SQLiteBackend.open(path: path))
+    }
+
+    /// Opens the PostgreSQL store at `url` (see `PostgresBackend` for the URL forms).
+    public static func openPostgres(url: String) async throws -> SQLHistoryStore {
+        try await open(PostgresBackend.open(url: url))
+    }
+
+    /// Opens `location`: a `postgres://` or `postgresql://` URL, otherwise a SQLite file path.
+    public static func open(location: String) async throws -> SQLHistoryStore {
+        PostgresBackend.isURL(location) ? try await openPostgres(url: location) : try await openSQLite(path: location)
     }
 
     private init(backend: any SQLBackend) { self.backend = backend }
@@ -65,18 +81,31 @@ public final class SQLHistoryStore: HistoryStore {
         var states: [String: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
         var outcomes: [RecordOutcome] = []
+        /// Advisory locks this transaction holds (they last until it ends).
+        var lockedHosts: Set<String> = []
+        var sharedRowsLocked = false
     }
 
     public func record(_ observations: [Observation]) async throws -> [RecordOutcome] {
         for o in observations { try Observation.validateHostName(o.host) }
-        return try await record { sink in
+        // All hosts locked up front in one global (sorted) order: two batches that share hosts
+        // then wait for each other instead of each holding a host the other needs.
+        return try await record(locking: Set(observations.map(\.host)).sorted()) { sink in
             for o in observations { try await sink.record(o) }
         }
     }
 
+    /// Each host is locked when its first observation arrives (a producer's hosts are not known up
+    /// front). Backfills name one host, so this only matters if two concurrent producers share
+    /// hosts in opposite orders: PostgreSQL then fails one of them as a deadlock (nothing stored).
     public func record(producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome] {
+        try await record(locking: [], producing: produce)
+    }
+
+    private func record(locking hosts: [String], producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome] {
         let pending = Pending()
         let outcomes = try await backend.transaction { db in
+            for host in hosts { try await self.lockHost(host, db: db, pending: pending) }
             let sink = ObservationSink { o in
                 try Observation.validateHostName(o.host)
                 pending.outcomes.append(try await self.recordOne(o, db: db, pending: pending))
@@ -93,14 +122,24 @@ public final class SQLHistoryStore: HistoryStore {
         return outcomes
     }
 
+    private func lockHost(_ name: String, db: any SQLDatabase, pending: Pending) async throws {
+        guard pending.lockedHosts.insert(name).inserted else { return }
+        try await backend.lockHost(name, db: db)
+    }
+
+    private func lockSharedRows(db: any SQLDatabase, pending: Pending) async throws {
+        guard !pending.sharedRowsLocked else { return }
+        try await backend.lockSharedRows(db: db)
+        pending.sharedRowsLocked = true
+    }
+
     private func recordOne(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> RecordOutcome {
+        // Everything below reads the host's neighbours and then rewrites its spans: no other
+        // writer of this host may run in between (released at COMMIT/ROLLBACK).
+        try await lockHost(o.host, db: db, pending: pending)
         let hostID = try await ensureHost(o.host, format: o.state.format, db: db, pending: pending)
         let t = o.at.seconds
-        if let existing = try await db.raw("""
-            SELECT s.hash FROM observations o JOIN states s ON s.id = o.state_id
-            WHERE o.host_id = \(bind: hostID) AND o.at = \(bind: t)
-            """).first() {
-            let hash = try existing.decode(column: "hash", as: String.self)
+        if let hash = try await existingStateHash(hostID: hostID, at: t, db: db) {
             if hash == o.state.id.hex { return .duplicate }
             throw TidemarkError(.conflict, "host \(o.host) already has a different state (\(hash.prefix(12))) recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
         }
@@ -121,12 +160,19 @@ public final class SQLHistoryStore: HistoryStore {
             (state, isNew) = try await ensureState(
                 o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
         }
-        let repoSet = try await ensureRepoSet(o.repositories, db: db)
+        let repoSet = try await ensureRepoSet(o.repositories, db: db, pending: pending)
         let now = Int64(Date().timeIntervalSince1970)
-        try await db.raw("""
+        // The host lock makes a concurrent identical insert impossible here; ON CONFLICT keeps a
+        // lost race (a writer that skipped the lock) a duplicate or a conflict, never a torn batch.
+        let inserted = try await db.raw("""
             INSERT INTO observations (host_id, at, state_id, repo_set_id, source, recorded_at)
             VALUES (\(bind: hostID), \(bind: t), \(bind: state.rowID), \(bind: repoSet), \(bind: o.source.rawValue), \(bind: now))
-            """).run()
+            ON CONFLICT (host_id, at) DO NOTHING RETURNING id
+            """).first()
+        if inserted == nil {
+            if let hash = try await existingStateHash(hostID: hostID, at: t, db: db), hash == o.state.id.hex { return .duplicate }
+            throw TidemarkError(.conflict, "host \(o.host) already has a different state recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
+        }
 
         var nextMembers: [Int64]? = nil
         if let next { nextMembers = try await self.members(of: next.stateRowID, db: db, pending: pending) }
@@ -136,6 +182,13 @@ public final class SQLHistoryStore: HistoryStore {
             hostID: hostID, at: t, before: prev.map { ($0.at, prevMembers!) }, now: members,
             after: next.map { ($0.at, nextMembers!) }, installedAt: installedAt, db: db)
         return isNew ? .recordedNewState : .recorded
+    }
+
+    private func existingStateHash(hostID: Int64, at t: Int64, db: any SQLDatabase) async throws -> String? {
+        try await db.raw("""
+            SELECT s.hash FROM observations o JOIN states s ON s.id = o.state_id
+            WHERE o.host_id = \(bind: hostID) AND o.at = \(bind: t)
+            """).first().map { try $0.decode(column: "hash", as: String.self) }
     }
 
     /// Install times of the packages that open a span, by package id.
@@ -158,10 +211,21 @@ public final class SQLHistoryStore: HistoryStore {
             pending.hosts[name] = id
             return id
         }
-        let row = try await db.raw("INSERT INTO hosts (name, format) VALUES (\(bind: name), \(bind: format?.rawValue)) RETURNING id").first()
-        let id = try row!.decode(column: "id", as: Int64.self)
+        // Normally the host lock already keeps a second writer of this name out; ON CONFLICT is
+        // what makes the insert itself race-safe.
+        let id = try await insertOrSelectID(
+            insert: "INSERT INTO hosts (name, format) VALUES (\(bind: name), \(bind: format?.rawValue)) ON CONFLICT (name) DO NOTHING RETURNING id",
+            select: "SELECT id FROM hosts WHERE name = \(bind: name)", what: "host \(name)", db: db)
         pending.hosts[name] = id
         return id
+    }
+
+    /// Inserts a row with a unique key, or — when another writer committed that key first and the
+    /// insert returned nothing — reads the winner's id.
+    private func insertOrSelectID(insert: SQLQueryString, select: SQLQueryString, what: String, db: any SQLDatabase) async throws -> Int64 {
+        if let row = try await db.raw(insert).first() { return try row.decode(column: "id", as: Int64.self) }
+        guard let row = try await db.raw(select).first() else { throw StoreCorruption("\(what) was neither inserted nor found") }
+        return try row.decode(column: "id", as: Int64.self)
     }
 
     /// Package ids by identity key, inserting the binaries the store has not seen yet.
@@ -178,6 +242,7 @@ public final class SQLHistoryStore: HistoryStore {
         var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
         let toInsert = missing.filter { found[$0.identityKey] == nil }
         if !toInsert.isEmpty {
+            try await lockSharedRows(db: db, pending: pending)
             var rows = JSONRows()
             for p in toInsert {
                 rows.append([
@@ -257,12 +322,19 @@ public final class SQLHistoryStore: HistoryStore {
                 removed = r
             }
         }
-        let row = try await db.raw("""
+        try await lockSharedRows(db: db, pending: pending)
+        guard let row = try await db.raw("""
             INSERT INTO states (hash, package_count, base_id, depth, added, removed)
             VALUES (\(bind: hash), \(bind: members.count), \(bind: baseID), \(bind: depth), \(bind: IDListCoding.encode(added)), \(bind: IDListCoding.encode(removed)))
-            RETURNING id
-            """).first()
-        let result = StateRow(rowID: try row!.decode(column: "id", as: Int64.self), count: members.count, depth: depth)
+            ON CONFLICT (hash) DO NOTHING RETURNING id
+            """).first() else {
+            // Another writer stored this state after our lookup: same hash, same members; use its row.
+            guard let theirs = try await stateRow(hash: hash, db: db, pending: pending) else { throw StoreCorruption("state \(hash) was neither inserted nor found") }
+            pending.states[hash] = theirs
+            pending.members[theirs.rowID] = members
+            return (theirs, false)
+        }
+        let result = StateRow(rowID: try row.decode(column: "id", as: Int64.self), count: members.count, depth: depth)
         pending.states[hash] = result
         pending.members[result.rowID] = members
         return (result, true)
@@ -309,7 +381,7 @@ public final class SQLHistoryStore: HistoryStore {
         return resolved
     }
 
-    private func ensureRepoSet(_ repositories: [Repository]?, db: any SQLDatabase) async throws -> Int64? {
+    private func ensureRepoSet(_ repositories: [Repository]?, db: any SQLDatabase, pending: Pending) async throws -> Int64? {
         guard let repositories else { return nil }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -318,8 +390,10 @@ public final class SQLHistoryStore: HistoryStore {
         if let row = try await db.raw("SELECT id FROM repo_sets WHERE hash = \(bind: hash)").first() {
             return try row.decode(column: "id", as: Int64.self)
         }
-        let row = try await db.raw("INSERT INTO repo_sets (hash, body) VALUES (\(bind: hash), \(bind: body)) RETURNING id").first()
-        return try row!.decode(column: "id", as: Int64.self)
+        try await lockSharedRows(db: db, pending: pending)
+        return try await insertOrSelectID(
+            insert: "INSERT INTO repo_sets (hash, body) VALUES (\(bind: hash), \(bind: body)) ON CONFLICT (hash) DO NOTHING RETURNING id",
+            select: "SELECT id FROM repo_sets WHERE hash = \(bind: hash)", what: "repository set \(hash)", db: db)
     }
 
     /// Keeps the host's spans true after inserting an observation at `at` between `before` and
@@ -464,7 +538,9 @@ public final class SQLHistoryStore: HistoryStore {
     public func states(withPrefix prefix: String) async throws -> [StateID] {
         let p = prefix.lowercased().filter(\.isHexDigit)
         return try await backend.read { db in
-            try await db.raw("SELECT hash FROM states WHERE hash >= \(bind: p) AND hash < \(bind: p + "g") ORDER BY hash LIMIT 10").all()
+            // A byte-order range (not LIKE: SQLite's LIKE ignores case and skips the index).
+            let c = self.backend.dialect.byteOrder
+            return try await db.raw("SELECT hash FROM states WHERE hash\(unsafeRaw: c) >= \(bind: p) AND hash\(unsafeRaw: c) < \(bind: p + "g") ORDER BY hash\(unsafeRaw: c) LIMIT 10").all()
                 .map { StateID(hex: try $0.decode(column: "hash", as: String.self)) }
         }
     }

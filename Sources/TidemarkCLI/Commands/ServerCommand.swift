@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TidemarkCore
+import TidemarkServer
+import TidemarkStore
+
+/// `tidemark server`: the HTTP API the fleet's agents report to and `--server` clients read from.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Serve the HTTP API (observations, imports, queries, tokens, /metrics, /openapi.json).",
+        discussion: """
+            Listens on 127.0.0.1:8795 by default: put it behind a TLS-terminating reverse proxy \
+            (nginx, haproxy) to serve a fleet. Every /api/v1 call needs `Authorization: Bearer \
+            TOKEN`; make the first admin token with `tidemark token create --role admin` on the \
+            same database. /healthz, /metrics and /openapi.json need no token. Logs one line per \
+            request to stderr (LOG_LEVEL=debug|info|warning). SIGTERM or SIGINT: stops accepting, \
+            finishes the requests in flight, exits 0.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Address and port to listen on (IPv6 as [::1]:8795).", valueName: "host:port"))
+    var listen: String = "127.0.0.1:8795"
+
+    @Option(help: ArgumentHelp("Largest accepted request body, in bytes or with K, M, G (default 64M).", valueName: "size"))
+    var maxBody: String = "64M"
+
+    @Option(help: ArgumentHelp("Seconds a client has to send its whole request body.", valueName: "seconds"))
+    var requestTimeout: Int = 300
+
+    @Option(help: ArgumentHelp("Seconds an idle keep-alive connection stays open.", valueName: "seconds"))
+    var idleTimeout: Int = 75
+
+    @Option(help: ArgumentHelp("Count a host as stale (tidemark_hosts_stale) when its last observation is older than this many seconds; default: older than twice the median gap of its last 10 observations.", valueName: "seconds"))
+    var staleAfter: Int64?
+
+    func validate() throws {
+        _ = try Self.parseListen(listen)
+        _ = try Self.parseSize(maxBody)
+        guard requestTimeout > 0, idleTimeout > 0 else { throw ValidationError("--request-timeout and --idle-timeout must be positive") }
+        if let staleAfter, staleAfter <= 0 { throw ValidationError("--stale-after must be positive") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            var config = ServerConfiguration()
+            (config.host, config.port) = try Self.parseListen(listen)
+            config.maxBody = try Self.parseSize(maxBody)
+            config.requestTimeout = .seconds(requestTimeout)
+            config.idleTimeout = .seconds(idleTimeout)
+            config.staleAfter = staleAfter
+            var logger = Logger(label: "tidemark.server") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            let history = try await store.open()
+            let app = TidemarkServer(store: history, configuration: config).application(logger: logger)
+            do {
+                try await app.runService()
+            } catch {
+                try? await history.close()
+                throw TidemarkError(.toolFailed, "server on \(listen) stopped: \(error)")
+            }
+            try await history.close()
+        }
+    }
+
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":") else { throw ValidationError("--listen '\(text)': expected HOST:PORT") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen '\(text)': expected HOST:PORT with a port from 0 to 65535")
+        }
+        return (host, port)
+    }
+
+    static func parseSize(_ text: String) throws -> Int {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = text.uppercased()
+        var mult = 1
+        if let last = digits.last, let m = units[last] { mult = m; digits.removeLast() }
+        if digits.hasSuffix("I") { digits.removeLast() }  // 64Mi
+        guard let n = Int(digits), n > 0, n <= Int.max / mult else { throw ValidationError("--max-body '\(text)': expected a size such as 67108864, 512K or 64M") }
+        return n * mult
+    }
+}

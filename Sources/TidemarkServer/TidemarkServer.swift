@@ -1,0 +1,521 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+import TidemarkCore
+import TidemarkHosts
+import TidemarkStore
+
+/// How `tidemark server` listens and what it accepts.
+public struct ServerConfiguration: Sendable {
+    /// Loopback by default: a fleet-facing server goes behind a TLS-terminating reverse proxy.
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8795
+    /// Largest request body; full states of big hosts (thousands of packages with changelogs)
+    /// reach a few MiB, 64 MiB leaves room without letting one client exhaust memory.
+    public var maxBody: Int = 64 << 20
+    /// Time a client has to deliver its whole request body (slow or stalled uploads end here).
+    public var requestTimeout: Duration = .seconds(300)
+    /// Time an idle keep-alive connection is kept open.
+    public var idleTimeout: Duration = .seconds(75)
+    /// Fixed staleness threshold in seconds for `tidemark_hosts_stale`; nil: 2x each host's median gap.
+    public var staleAfter: Int64? = nil
+    public var now: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+
+    public init() {}
+}
+
+/// What `/metrics` reads from the store besides the store protocol (see `SQLFleetStats`).
+public protocol FleetStatsSource: Sendable {
+    func stateCount() async throws -> Int
+    func recentObservationTimes(limit: Int) async throws -> [String: [Int64]]
+}
+
+extension SQLFleetStats: FleetStatsSource {}
+
+/// Per-request facts the logging middleware needs after the handler ran (the context is passed
+/// by value, so handlers write them into this shared box).
+public final class RequestInfo: Sendable {
+    struct Facts { var route: String?; var token: TokenRecord? }
+    private let facts = Mutex(Facts())
+    var route: String? {
+        get { facts.withLock { $0.route } }
+        set { facts.withLock { $0.route = newValue } }
+    }
+    var token: TokenRecord? {
+        get { facts.withLock { $0.token } }
+        set { facts.withLock { $0.token = newValue } }
+    }
+}
+
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let info = RequestInfo()
+    public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+}
+
+/// `tidemark server`: the HTTP API hosts report to and people and scripts query.
+///
+/// Reads answer exactly what the CLI prints with `--json` (same `HistoryQueries`, same
+/// `TidemarkJSON` encoder), so a script can switch between a local database and a server.
+/// Every write is one store transaction: any error leaves nothing stored.
+public struct TidemarkServer: Sendable {
+    public let store: any HistoryStore
+    public let tokens: any TokenStore
+    public let stats: (any FleetStatsSource)?
+    public let configuration: ServerConfiguration
+    public let metrics: ServerMetrics
+    let states: StateCache
+
+    public init(store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, configuration: ServerConfiguration) {
+        self.store = store
+        self.tokens = tokens
+        self.stats = stats
+        self.configuration = configuration
+        self.metrics = ServerMetrics()
+        self.states = StateCache()
+    }
+
+    /// The server on an SQL history store: tokens and fleet statistics in the same database.
+    public init(store: SQLHistoryStore, configuration: ServerConfiguration) {
+        self.init(store: store, tokens: SQLTokenStore(backend: store.backend), stats: SQLFleetStats(backend: store.backend), configuration: configuration)
+    }
+
+    var queries: HistoryQueries {
+        HistoryQueries(
+            store: store,
+            loadFile: { path in throw TidemarkError(.invalidArgument, "file:\(path): file refs name files on the client; the server reads no files (upload the list with POST /api/v1/import/rpm-qa, then use its host ref)") },
+            now: configuration.now)
+    }
+
+    /// The application, ready for `runService()` (which stops gracefully on SIGTERM and SIGINT:
+    /// in-flight requests finish, then it returns).
+    public func application(logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
+            logger: logger)
+    }
+
+    public func router() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: RequestMiddleware(metrics: metrics))
+        let api = self
+
+        route(router, .get, "/healthz") { _, _ in try json(["status": "ok"]) }
+        route(router, .get, "/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        route(router, .get, "/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: try await api.metricsText())))
+        }
+
+        route(router, .post, "/api/v1/observations") { req, ctx in try await api.postObservation(req, ctx) }
+        route(router, .post, "/api/v1/import/rpm-qa") { req, ctx in try await api.importRPMQA(req, ctx) }
+        route(router, .post, "/api/v1/import/salt") { req, ctx in try await api.importSalt(req, ctx) }
+
+        route(router, .get, "/api/v1/hosts") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            return try json(try await api.store.hosts())
+        }
+        route(router, .get, "/api/v1/hosts/{host}/history") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            let host = try pathParameter(ctx, "host")
+            let now = api.configuration.now()
+            let since = try timeParameter(req, "since")?.resolve(now: now), until = try timeParameter(req, "until")?.resolve(now: now)
+            return try json(try await api.queries.history(host: host, since: since, until: until))
+        }
+        route(router, .get, "/api/v1/show") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            return try json(try await api.queries.show(try refParameter(req, "ref")))
+        }
+        route(router, .get, "/api/v1/diff") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            let from = try refParameter(req, "from"), to = try refParameter(req, "to")
+            let changelog: Bool
+            switch req.uri.queryParameters["changelog"].map(String.init) {
+            case nil, "false": changelog = false
+            case "true": changelog = true
+            case let other?: throw APIError.badRequest("changelog: must be true or false, got '\(other)'")
+            }
+            return try json(try await api.queries.diff(from, to, changelog: changelog))
+        }
+        route(router, .get, "/api/v1/where/{name}") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            return try json(try await api.queries.whereIs(try pathParameter(ctx, "name"), at: try timeParameter(req, "at")))
+        }
+        route(router, .get, "/api/v1/drift") { req, ctx in
+            try await api.authorize(req, ctx, .read)
+            let against = try req.uri.queryParameters["against"].map { try checkRef(String($0), parameter: "against") }
+            return try json(try await api.queries.drift(against: against, at: try timeParameter(req, "at")))
+        }
+
+        route(router, .post, "/api/v1/tokens") { req, ctx in
+            try await api.authorize(req, ctx, .admin)
+            struct Create: Decodable { var role: TokenRole; var host: String?; var note: String? }
+            let create = try decodeJSON(Create.self, try await api.readBody(req))
+            let issued = try await api.tokens.createToken(role: create.role, host: create.host, note: create.note, now: api.configuration.now())
+            ctx.logger.info("token created", metadata: ["created_token_id": "\(issued.id)", "role": "\(issued.role.rawValue)"])
+            return try json(issued, status: .created)
+        }
+        route(router, .get, "/api/v1/tokens") { req, ctx in
+            try await api.authorize(req, ctx, .admin)
+            return try json(try await api.tokens.tokens())
+        }
+        route(router, .delete, "/api/v1/tokens/{id}") { req, ctx in
+            try await api.authorize(req, ctx, .admin)
+            let text = try pathParameter(ctx, "id")
+            guard let id = Int64(text) else { throw APIError.badRequest("id: '\(text)' is not a token id (an integer)") }
+            return try json(try await api.tokens.revokeToken(id: id, now: api.configuration.now()))
+        }
+        return router
+    }
+
+    // MARK: authorization
+
+    enum Access {
+        case read, admin, report
+        var roles: Set<TokenRole> {
+            switch self {
+            case .read: [.reader, .admin]
+            case .admin: [.admin]
+            case .report: [.admin, .host]
+            }
+        }
+        var needed: String {
+            switch self {
+            case .read: "a reader or admin token"
+            case .admin: "an admin token"
+            case .report: "a host token (for its own host) or an admin token"
+            }
+        }
+    }
+
+    /// Checks `Authorization: Bearer <token>` against the token store; the secret itself is
+    /// never logged or kept, only its hash is looked up.
+    @discardableResult
+    func authorize(_ req: Request, _ ctx: ServerContext, _ access: Access) async throws -> TokenRecord {
+        guard let header = req.headers[.authorization] else {
+            throw APIError.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>' (an admin creates tokens with `tidemark token create`)")
+        }
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+            throw APIError.unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+        }
+        guard let token = try await tokens.token(secret: String(parts[1])) else {
+            throw APIError.unauthorized("unknown token: no token with this secret exists on this server")
+        }
+        ctx.info.token = token
+        if let revoked = token.revokedAt {
+            throw APIError.unauthorized("token \(token.id) was revoked at \(revoked.iso8601)")
+        }
+        guard access.roles.contains(token.role) else {
+            throw APIError.forbidden("\(req.method.rawValue) \(req.uri.path) needs \(access.needed); token \(token.id) has role \(token.role.rawValue)")
+        }
+        return token
+    }
+
+    // MARK: bodies
+
+    /// The whole body, up to `maxBody` bytes (413 beyond) and within `requestTimeout` (408).
+    func readBody(_ req: Request) async throws -> ByteBuffer {
+        let limit = configuration.maxBody
+        if let length = req.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError(.contentTooLarge, "payload_too_large", "request body of \(length) bytes exceeds the server's limit of \(limit) bytes (--max-body)")
+        }
+        let timeout = configuration.requestTimeout
+        let body = req.body
+        do {
+            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                guard let buffer = first else {
+                    throw APIError(.requestTimeout, "request_timeout", "the request body did not arrive within \(timeout.components.seconds) s")
+                }
+                return buffer
+            }
+        } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the server's limit of \(limit) bytes (--max-body)")
+        }
+    }
+
+    func readText(_ req: Request) async throws -> String {
+        let buffer = try await readBody(req)
+        guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes), text.utf8.elementsEqual(buffer.readableBytesView) else {
+            throw APIError.invalidBody("body is not UTF-8 text")
+        }
+        return text
+    }
+
+    // MARK: observations
+
+    struct ObservationAnswer: Encodable {
+        var outcome: RecordOutcome
+        var state: StateID
+        var host: String
+        var at: Timestamp
+    }
+
+    func postObservation(_ req: Request, _ ctx: ServerContext) async throws -> Response {
+        let token = try await authorize(req, ctx, .report)
+        let payload = try decodeJSON(ObservationPayload.self, try await readBody(req))
+        if token.role == .host, payload.host != token.host {
+            throw APIError.forbidden("token \(token.id) may only report host \(token.host ?? "?"), not \(payload.host)")
+        }
+        try Observation.validateHostName(payload.host)
+        try checkTime(payload.at, field: "at")
+        let observation: Observation
+        if let packages = payload.packages {
+            for (i, p) in packages.enumerated() {
+                if let t = p.package.buildTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].buildTime") }
+                if let t = p.installTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].installTime") }
+            }
+            let state = PackageState(packages.map(\.package))
+            guard state.id == payload.state else {
+                throw APIError(.unprocessableContent, TidemarkError.Code.invalidInput.rawValue,
+                    "state: \(payload.state.hex.prefix(80)) is not the content address of the \(packages.count) packages sent (they hash to \(state.id.short))")
+            }
+            guard let full = try payload.observation() else { throw APIError.invalidBody("packages: missing") }
+            observation = full
+        } else {
+            guard payload.state.hex.count == 64, payload.state.hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw APIError.invalidBody("state: '\(payload.state.hex.prefix(80))' is not a state id (64 lower-case hex digits)")
+            }
+            guard let state = try await knownState(payload.state) else {
+                throw APIError(.conflict, "unknown_state", "state \(payload.state.short) is not known to this server: send the full observation (with packages)")
+            }
+            observation = Observation(
+                host: payload.host, at: payload.at, state: state, source: payload.source,
+                repositories: try await heartbeatRepositories(payload), changelogs: payload.changelogs ?? [:])
+        }
+        let outcome = try await store.record([observation])[0]
+        metrics.countIngested([outcome])
+        return try json(ObservationAnswer(outcome: outcome, state: observation.state.id, host: observation.host, at: observation.at), status: .created)
+    }
+
+    /// A heartbeat says "nothing changed": without repositories of its own it keeps those of the
+    /// host's previous observation when that was the same state.
+    private func heartbeatRepositories(_ p: ObservationPayload) async throws -> [Repository]? {
+        if let r = p.repositories { return r }
+        guard let prev = try await store.observation(host: p.host, atOrBefore: p.at), prev.state == p.state else { return nil }
+        return try await store.repositories(host: p.host, at: prev.at)
+    }
+
+    private func knownState(_ id: StateID) async throws -> PackageState? {
+        if let s = states.get(id) { return s }
+        guard let packages = try await store.packages(of: id) else { return nil }
+        let state = PackageState(packages)
+        guard state.id == id else { throw TidemarkError(.corrupt, "stored state \(id.short) does not hash to its id (\(state.id.short))") }
+        states.put(state)
+        return state
+    }
+
+    // MARK: imports
+
+    struct ImportResult: Encodable {
+        var host: String
+        var at: Timestamp
+        var state: StateID
+        var packages: Int
+        var outcome: RecordOutcome
+    }
+
+    func importRPMQA(_ req: Request, _ ctx: ServerContext) async throws -> Response {
+        try await authorize(req, ctx, .admin)
+        guard let host = req.uri.queryParameters["host"].map(String.init) else { throw APIError.badRequest("host: missing query parameter (the host the list belongs to)") }
+        try Observation.validateHostName(host)
+        guard let at = try timeParameter(req, "at")?.resolve(now: configuration.now()) else {
+            throw APIError.badRequest("at: missing query parameter (when the list was taken: ISO 8601 or -2h)")
+        }
+        let packages = try RPMQAList.parse(try await readText(req), file: "body")
+        let o = Observation(host: host, at: at, state: PackageState(packages.map(\.package)), source: .importRPMQA, repositories: nil)
+        let outcomes = try await store.record([o])
+        metrics.countIngested(outcomes)
+        return try json([ImportResult(host: host, at: at, state: o.state.id, packages: o.state.count, outcome: outcomes[0])], status: .created)
+    }
+
+    func importSalt(_ req: Request, _ ctx: ServerContext) async throws -> Response {
+        try await authorize(req, ctx, .admin)
+        let at = try timeParameter(req, "at")?.resolve(now: configuration.now()) ?? configuration.now()
+        let format: PackageFormat
+        switch req.uri.queryParameters["format"].map(String.init) {
+        case nil: format = .rpm
+        case let f?:
+            guard let v = PackageFormat(rawValue: f) else { throw APIError.badRequest("format: must be rpm or deb, got '\(f)'") }
+            format = v
+        }
+        let parsed = try SaltPackages.parse(try await readText(req), file: "body", format: format)
+        let observations = try parsed.minions.map { m throws(TidemarkError) -> Observation in
+            try Observation.validateHostName(m.minion)
+            return Observation(host: m.minion, at: at, state: PackageState(m.packages.map(\.package)), source: .importSalt, repositories: nil)
+        }
+        let outcomes = try await store.record(observations)
+        metrics.countIngested(outcomes)
+        struct Answer: Encodable { var results: [ImportResult]; var issues: [String] }
+        let results = zip(observations, outcomes).map {
+            ImportResult(host: $0.host, at: $0.at, state: $0.state.id, packages: $0.state.count, outcome: $1)
+        }
+        return try json(Answer(results: results, issues: parsed.issues.map(\.description)), status: .created)
+    }
+
+    // MARK: metrics
+
+    func metricsText() async throws -> String {
+        let hosts = try await store.hosts().count
+        var fleet = ServerMetrics.Fleet(states: 0, hosts: hosts, staleHosts: 0)
+        if let stats {
+            fleet.states = try await stats.stateCount()
+            fleet.staleHosts = Staleness.count(
+                try await stats.recentObservationTimes(limit: Staleness.window + 1), now: configuration.now(), staleAfter: configuration.staleAfter)
+        }
+        return metrics.render(fleet)
+    }
+}
+
+/// Recently used states, so a fleet's heartbeats (most hosts share a handful of states) do not
+/// load thousands of packages from the store each time.
+final class StateCache: Sendable {
+    private struct Entries { var states: [StateID: PackageState] = [:]; var order: [StateID] = [] }
+    private let entries = Mutex(Entries())
+    static let capacity = 32
+
+    func get(_ id: StateID) -> PackageState? { entries.withLock { $0.states[id] } }
+
+    func put(_ s: PackageState) {
+        entries.withLock { e in
+            if e.states.updateValue(s, forKey: s.id) == nil { e.order.append(s.id) }
+            if e.order.count > Self.capacity { e.states[e.order.removeFirst()] = nil }
+        }
+    }
+}
+
+// MARK: helpers
+
+/// Registers a handler and records its route pattern for logs and metrics.
+private func route(
+    _ router: Router<ServerContext>, _ method: HTTPRequest.Method, _ path: String,
+    _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+) {
+    router.on(RouterPath(path), method: method) { req, ctx -> Response in
+        ctx.info.route = path
+        return try await handler(req, ctx)
+    }
+}
+
+func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try TidemarkJSON.document(value))))
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+    } catch let e as DecodingError {
+        throw APIError.invalidBody(APIError.describe(e))
+    }
+}
+
+private func pathParameter(_ ctx: ServerContext, _ name: String) throws -> String {
+    guard let raw = ctx.parameters.get(name), let value = percentDecoded(raw), !value.isEmpty else {
+        throw APIError.badRequest("\(name): missing or badly percent-encoded path segment")
+    }
+    return value
+}
+
+/// Earliest and latest accepted times (years 1 to 9999): keeps arithmetic on times far from overflow.
+private let timeRange: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+private func checkTime(_ t: Timestamp, field: String) throws {
+    guard timeRange.contains(t.seconds) else { throw APIError.invalidBody("\(field): \(t.seconds) is outside the years 1 to 9999") }
+}
+
+/// Parses a time as the CLI does, refusing relative times too large to compute with.
+private func parseTime(_ text: String, name: String) throws -> TimeSpec {
+    if text.hasPrefix("-"), text.dropFirst().prefix(while: \.isNumber).count > 12 {
+        throw APIError.badRequest("\(name): '\(text)' is too far in the past")
+    }
+    let spec: TimeSpec
+    do { spec = try TimeSpec.parse(text) } catch { throw APIError.badRequest("\(name): \(error.message)") }
+    return spec
+}
+
+private func timeParameter(_ req: Request, _ name: String) throws -> TimeSpec? {
+    guard let v = req.uri.queryParameters[Substring(name)] else { return nil }
+    return try parseTime(String(v), name: name)
+}
+
+private func refParameter(_ req: Request, _ name: String) throws -> String {
+    guard let v = req.uri.queryParameters[Substring(name)], !v.isEmpty else { throw APIError.badRequest("\(name): missing query parameter (a ref: HOST, HOST@TIME or state:ID-PREFIX)") }
+    return try checkRef(String(v), parameter: name)
+}
+
+/// Refuses `file:` refs up front (the server has no client files) and checks a ref's time.
+private func checkRef(_ ref: String, parameter: String) throws -> String {
+    if ref.hasPrefix("file:") {
+        throw APIError.badRequest("\(parameter): '\(ref)': file refs name files on the client; the server reads no files (upload the list with POST /api/v1/import/rpm-qa, then use its host ref)")
+    }
+    if !ref.hasPrefix("state:"), let at = ref.firstIndex(of: "@") {
+        _ = try parseTime(String(ref[ref.index(after: at)...]), name: parameter)
+    }
+    do { _ = try Ref.parse(ref) } catch { throw APIError.badRequest("\(parameter): \(error.message)") }
+    return ref
+}
+
+private func percentDecoded(_ s: String) -> String? {
+    guard s.contains("%") else { return s }
+    var out: [UInt8] = []
+    var it = Array(s.utf8)[...]
+    while let c = it.popFirst() {
+        if c == UInt8(ascii: "%") {
+            guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            out.append(v)
+            it = it.dropFirst(2)
+        } else {
+            out.append(c)
+        }
+    }
+    return String(validating: out, as: UTF8.self)
+}
+
+/// Logs every request (method, path, status, duration, token id and host; never the token),
+/// renders every error as the API's JSON error, and feeds the latency histogram.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        var failure: APIError? = nil
+        do {
+            response = try await next(request, context)
+        } catch {
+            let e = APIError.from(error)
+            failure = e
+            response = e.response()
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let route = context.info.route ?? "unmatched"
+        metrics.observe(route: route, status: Int(response.status.code), seconds: seconds)
+        var meta: Logger.Metadata = [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "route": "\(route)",
+            "status": "\(response.status.code)", "duration_ms": "\(Int((seconds * 1000).rounded()))",
+        ]
+        if let t = context.info.token {
+            meta["token_id"] = "\(t.id)"
+            if let h = t.host { meta["token_host"] = "\(h)" }
+        }
+        if let failure {
+            meta["error_code"] = "\(failure.code)"
+            meta["error"] = "\(failure.message)"
+        }
+        context.logger.log(level: (failure?.status.code ?? 0) >= 500 ? .error : .info, "request", metadata: meta)
+        return response
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+import TidemarkCore
+import TidemarkHosts
+import TidemarkTestSupport
+
+/// Agents and server as separate processes over loopback, with a real rpm root changed by real
+/// zypper between agent runs: what the server answers must equal `rpm -qa`, the CLI must print the
+/// same against the server as against the database, and no observation is ever lost — not while
+/// the server is down, not when it is killed with SIGKILL in the middle of a stream.
+@Suite(.serialized) struct AgentServerTests {
+    struct Fleet {
+        let dir: TemporaryDirectory
+        let repo: RPMRepository
+        let root: RPMRoot
+        let tidemark: TidemarkExecutable
+        let server: ServerProcess
+        let admin: String, reader: String, worker: String
+
+        /// `tidemark agent --once` as the host would run it from cron.
+        func agentOnce(host: String = "worker14", token: String? = nil) throws -> AgentReport {
+            let r = try tidemark.run(["agent", "--once", "--json", "--server", server.url, "--token-file", token ?? worker,
+                                      "--root", root.path, "--host", host, "--spool", dir.path("spool-\(host)")], withDB: false)
+            guard r.status == 0 else { throw TidemarkError(.toolFailed, "agent failed: \(r.stderrText)") }
+            return try JSONDecoder().decode(AgentReport.self, from: r.stdout)
+        }
+
+        /// A read command against the server, and the same against the server's database file.
+        func bothWays(_ args: [String]) throws -> (remote: String, local: String) {
+            let remote = try tidemark.run(args + ["--server", server.url, "--token-file", reader], withDB: false)
+            let local = try tidemark.run(args)
+            guard remote.status == 0, local.status == 0 else {
+                throw TidemarkError(.toolFailed, "\(args): remote \(remote.stderrText) local \(local.stderrText)")
+            }
+            return (remote.stdoutText, local.stdoutText)
+        }
+    }
+
+    struct AgentReport: Decodable {
+        var state: StateID
+        var changed: Bool
+        var backfilled: Int
+        var delivered: Int
+        var pending: Int
+        var error: String?
+    }
+
+    func fleet(startServer: Bool = true) throws -> Fleet {
+        let dir = try TemporaryDirectory("agent-server")
+        let builder = try RPMBuilder(directory: try dir.makeDirectory("build"))
+        var rpms: [String] = []
+        for release in ["1.1", "1.2", "1.3"] {
+            rpms += try builder.build(RPMSpec(name: "perl-Mojo-IOLoop-ReadWriteProcess", version: "0.34", release: release))
+        }
+        rpms += try builder.build(RPMSpec(name: "openQA-worker", version: "5.1", requires: ["perl-Mojo-IOLoop-ReadWriteProcess"]))
+        let repo = try RPMRepository(path: try dir.makeDirectory("repo"), rpms: rpms)
+        let root = try RPMRoot(path: dir.path("worker14"))
+        try root.addRepo(alias: "devel_openQA", url: "file://" + repo.path)
+        try root.install(["openQA-worker", "perl-Mojo-IOLoop-ReadWriteProcess=0.34-1.1"])
+        let db = dir.path("server.sqlite")
+        let tidemark = try TidemarkExecutable(db: db)
+        func token(_ args: [String], _ name: String) throws -> String {
+            let t = try tidemark.check(["token", "create"] + args).trimmed
+            try FileSystem.write(t + "\n", to: dir.path(name))
+            return dir.path(name)
+        }
+        let admin = try token(["--role", "admin"], "admin.token")
+        let reader = try token(["--role", "reader"], "reader.token")
+        let worker = try token(["--host", "worker14"], "worker14.token")
+        let server = try ServerProcess(tidemark, db: db, log: dir.path("server.log"))
+        if startServer { try server.start() }
+        return Fleet(dir: dir, repo: repo, root: root, tidemark: tidemark, server: server, admin: admin, reader: reader, worker: worker)
+    }
+
+    @Test func agentsReportZypperStepsAndTheServerAnswersLikeTheDatabase() throws {
+        let f = try fleet()
+        defer { f.server.stop() }
+        Thread.sleep(forTimeInterval: 1.1)  // the install's second is in the past: it is history
+        let first = try f.agentOnce()
+        #expect(first.changed && first.pending == 0 && first.error == nil)
+        #expect(first.backfilled >= 1)  // the zypper install before the agent existed
+
+        Thread.sleep(forTimeInterval: 1.1)
+        try f.root.dup()
+        let second = try f.agentOnce()
+        #expect(second.changed && second.delivered == 1 && second.state != first.state)
+        Thread.sleep(forTimeInterval: 1.1)
+        let beat = try f.agentOnce()
+        #expect(!beat.changed && beat.delivered == 1 && beat.state == second.state)
+
+        // the server's answer is the host's real rpm database
+        let shown = try JSONDecoder().decode(ShowResult.self, from: Data(try f.bothWays(["show", "worker14", "--json"]).remote.utf8))
+        #expect(Set(shown.packages.map { "\($0.name)-\($0.evr).\($0.arch) \($0.digest ?? "")" })
+                == Set(try f.root.rpmQA().map { "\($0.package.nevra) \($0.package.digest ?? "")" }))
+        // and every read command prints the same through the server as from the database
+        for args in [["hosts"], ["hosts", "--json"], ["show", "worker14"], ["history", "worker14", "--json"], ["history", "worker14"],
+                     ["where", "perl-Mojo-IOLoop-ReadWriteProcess", "--json"], ["drift"],
+                     ["diff", "worker14@\(Timestamp(seconds: Int64(Date().timeIntervalSince1970) - 2).iso8601)", "worker14", "--json"]] {
+            let r = try f.bothWays(args)
+            #expect(r.remote == r.local, "tidemark \(args.joined(separator: " "))")
+        }
+        let history = try JSONDecoder().decode(HistoryResult.self, from: Data(try f.bothWays(["history", "worker14", "--json"]).local.utf8))
+        #expect(history.entries.last?.observations == 2)  // the heartbeat counted, no new state
+
+        // a host token reports only its own host; the refusal is kept in the spool, not lost
+        let other = try f.agentOnce(host: "worker15", token: f.worker)
+        #expect(other.error != nil && other.pending == 1)
+    }
+
+    @Test func anAgentStartedWhileTheServerIsDownDeliversEverythingLaterInOrder() throws {
+        let f = try fleet(startServer: false)
+        defer { f.server.stop() }
+        var states: [StateID] = []
+        for (i, step) in [["dup"], ["install", "--oldpackage", "perl-Mojo-IOLoop-ReadWriteProcess=0.34-1.2"], ["remove", "openQA-worker"]].enumerated() {
+            Thread.sleep(forTimeInterval: 1.1)
+            try f.root.zypper(step)
+            let r = try f.agentOnce()
+            #expect(r.pending == i + 1 && r.delivered == 0 && r.error != nil)
+            states.append(r.state)
+        }
+        try f.server.start()
+        Thread.sleep(forTimeInterval: 1.1)
+        let r = try f.agentOnce()
+        #expect(r.pending == 0 && r.delivered == 4 && r.error == nil, "\(r)")
+        let history = try JSONDecoder().decode(HistoryResult.self, from: Data(try f.bothWays(["history", "worker14", "--json"]).remote.utf8))
+        let agentEntries = history.entries.filter { $0.source == .agent }
+        #expect(agentEntries.map(\.state) == states)
+        #expect(zip(agentEntries, agentEntries.dropFirst()).allSatisfy { $0.at < $1.at })
+    }
+
+    @Test func killingTheServerMidStreamLosesNothingItAcknowledged() throws {
+        let f = try fleet()
+        let agentLog = f.dir.path("agent.log")
+        FileManager.default.createFile(atPath: agentLog, contents: nil)
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: f.tidemark.path)
+        agent.arguments = ["agent", "--server", f.server.url, "--token-file", f.worker, "--root", f.root.path, "--host", "worker14",
+                           "--spool", f.dir.path("spool-worker14"), "--interval", "1s"]
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: agentLog))
+        agent.standardOutput = handle
+        agent.standardError = handle
+        try agent.run()
+        Thread.sleep(forTimeInterval: 3.5)
+        f.server.kill9()                       // mid-stream: no chance to finish anything
+        try f.root.dup()                       // the host changes while the server is gone
+        Thread.sleep(forTimeInterval: 3.0)
+        try f.server.start()                   // same database, after a crash
+        Thread.sleep(forTimeInterval: 4.0)
+        agent.terminate()
+        agent.waitUntilExit()
+        Thread.sleep(forTimeInterval: 1.1)     // a later second than the daemon's last cycle
+        let flush = try f.agentOnce()          // whatever was still spooled goes out now
+        #expect(flush.pending == 0 && flush.error == nil)
+
+        // every cycle the agent ran is on the server exactly once
+        let cycles = String(decoding: FileManager.default.contents(atPath: agentLog) ?? Data(), as: UTF8.self)
+            .split(separator: "\n").filter { $0.contains("state ") && $0.contains("pending") }.count + 1
+        let stored = try Subprocess.check("sqlite3", [f.tidemark.db, "SELECT count(*), count(DISTINCT at) FROM observations WHERE source = 'agent'"]).stdoutText.trimmed
+        #expect(stored == "\(cycles)|\(cycles)", "agent cycles \(cycles), stored (count|distinct times) \(stored)")
+        let history = try JSONDecoder().decode(HistoryResult.self, from: Data(try f.bothWays(["history", "worker14", "--json"]).local.utf8))
+        #expect(history.entries.last?.state == flush.state)
+        // the store is consistent after the crash
+        let check = try Subprocess.check("sqlite3", [f.tidemark.db, "PRAGMA integrity_check"]).stdoutText.trimmed
+        #expect(check == "ok")
+        let shown = try JSONDecoder().decode(ShowResult.self, from: Data(try f.bothWays(["show", "worker14", "--json"]).remote.utf8))
+        #expect(Set(shown.packages.map { "\($0.name)-\($0.evr).\($0.arch)" }) == Set(try f.root.rpmQA().map(\.package.nevra)))
+        f.server.stop()
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TidemarkCore
+import TidemarkHosts
+import TidemarkTestSupport
+
+/// The real `tidemark server` executable on a free loopback port, spoken to with curl: the
+/// command line, the socket, token commands and graceful shutdown as an operator meets them.
+@Suite struct ServerProcessTests {
+    @Test func realServerTokensIngestReadAndGracefulShutdown() throws {
+        let tmp = try TemporaryDirectory("server-process")
+        defer { tmp.remove() }
+        let cli = try TidemarkExecutable(db: tmp.path("tidemark.sqlite"))
+        let admin = try cli.check(["token", "create", "--role", "admin", "--note", "first admin"]).trimmed
+        #expect(admin.hasPrefix("tmk_"))
+        let agentToken = try cli.check(["token", "create", "--host", "worker1"]).trimmed
+        let bad = try cli.run(["token", "create", "--role", "reader", "--host", "worker1"])
+        #expect(bad.status != 0)
+        let list = try cli.check(["token", "list", "--json"])
+        #expect(!list.contains(admin) && list.contains("\"first admin\""))
+
+        let server = try ServerProcess(cli, db: cli.db, log: tmp.path("server.log"))
+        try server.start()
+        defer { server.kill9() }
+
+        func curl(_ args: [String]) throws -> (status: Int, body: String) {
+            let r = try Subprocess.run("curl", ["-sS", "-m", "30", "-o", "/dev/stdout", "-w", "\n%{http_code}"] + args)
+            let text = r.stdoutText
+            let cut = text.lastIndex(of: "\n")!
+            return (Int(text[text.index(after: cut)...].trimmed) ?? -1, String(text[..<cut]))
+        }
+
+        let o = Fleet.observation("worker1", "2025-01-21T10:00:00Z", Fleet.base)
+        try FileSystem.write(Fleet.payload(o, full: true), to: tmp.path("full.json"))
+        let posted = try curl(["-H", "Authorization: Bearer \(agentToken)", "-H", "Content-Type: application/json", "--data-binary", "@" + tmp.path("full.json"), server.url + "/api/v1/observations"])
+        #expect(posted.status == 201, "\(posted.body)")
+        #expect(posted.body.contains("\"recorded-new-state\""))
+        let unauthorized = try curl([server.url + "/api/v1/hosts"])
+        #expect(unauthorized.status == 401 && unauthorized.body.contains("\"unauthorized\""))
+        let hosts = try curl(["-H", "Authorization: Bearer \(admin)", server.url + "/api/v1/hosts"])
+        #expect(hosts.status == 200)
+        #expect(hosts.body == (try cli.check(["hosts", "--json"])))
+        let metrics = try curl([server.url + "/metrics"])
+        #expect(metrics.body.contains("tidemark_observations_ingested_total{outcome=\"recorded-new-state\"} 1"))
+
+        // The CLI's --server mode reads through the API and prints the same as locally.
+        let remote = try Subprocess.run(cli.path, ["show", "worker1", "--json", "--server", server.url], environment: ProcessInfo.processInfo.environment.merging(["TIDEMARK_TOKEN": admin]) { $1 })
+        #expect(remote.status == 0, "tidemark show --server: \(remote.stderrText)")
+        #expect(remote.stdoutText == (try cli.check(["show", "worker1", "--json"])))
+
+        // An upload in flight when SIGTERM arrives still completes, then the server exits 0.
+        let big = Fleet.observation("worker1", "2025-01-21T11:00:00Z", (0..<3000).map { Fleet.package("pkg\($0)", "1.\($0)") })
+        try FileSystem.write(Fleet.payload(big, full: true), to: tmp.path("big.json"))
+        let size = (try FileSystem.read(tmp.path("big.json"))).count
+        let upload = Process()
+        upload.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // About 2.5 s of upload at this rate.
+        upload.arguments = ["curl", "-sS", "-m", "60", "--limit-rate", "\(size / 5 * 2)", "-o", tmp.path("upload.out"), "-w", "%{http_code}",
+                            "-H", "Authorization: Bearer \(agentToken)", "-H", "Content-Type: application/json",
+                            "--data-binary", "@" + tmp.path("big.json"), server.url + "/api/v1/observations"]
+        let out = Pipe()
+        upload.standardOutput = out
+        try upload.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        let status = server.stop()
+        upload.waitUntilExit()
+        let code = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status == 0, "server exit status \(status): \(String(decoding: (try? FileSystem.read(tmp.path("server.log"))) ?? [], as: UTF8.self).suffix(2000))")
+        #expect(code == "201", "in-flight upload answered \(code): \(String(decoding: (try? FileSystem.read(tmp.path("upload.out"))) ?? [], as: UTF8.self))")
+        let log = String(decoding: try FileSystem.read(tmp.path("server.log")), as: UTF8.self)
+        #expect(log.contains("route=/api/v1/observations") && log.contains("status=201") && log.contains("token_id="))
+        #expect(!log.contains(admin) && !log.contains(agentToken))
+        #expect(try cli.check(["history", "worker1", "--json"]).contains("2025-01-21T11:00:00Z"))
+    }
+}

@@ -14,3 +14,4 @@ fi
 # scripts/openapi-check.sh (fuzzes a live server against its own OpenAPI document).
 python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q openapi-spec-validator
 command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
+command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true

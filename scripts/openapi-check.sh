@@ -14,6 +14,8 @@ BIN=${TIDEMARK_BIN:-.build/debug/tidemark}
 EXAMPLES=${EXAMPLES:-30}
 BIN=$(realpath "$BIN" 2>/dev/null || echo "$BIN")
 [ -x "$BIN" ] || { echo "openapi-check: $BIN not found: run 'swift build' or set TIDEMARK_BIN" >&2; exit 2; }
+# pip may have put it beside the interpreter without a shim yet
+PATH=$PATH:$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))')
 command -v schemathesis >/dev/null || { echo "openapi-check: schemathesis not found: pip install schemathesis" >&2; exit 2; }
 
 tmp=$(mktemp -d)

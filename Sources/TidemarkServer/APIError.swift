@@ -30,7 +30,7 @@ public struct APIError: Error, Sendable, Equatable {
             let status: HTTPResponse.Status = switch e.code {
             case .invalidArgument, .invalidInput, .ambiguous, .unreadable: .badRequest
             case .notFound: .notFound
-            case .conflict: .conflict
+            case .conflict, .unknownState: .conflict
             case .unauthorized: .unauthorized
             case .unreachable: .badGateway
             case .corrupt, .storage, .toolFailed: .internalServerError

@@ -65,7 +65,6 @@ public struct TidemarkServer: Sendable {
     public let stats: (any FleetStatsSource)?
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
-    let states: StateCache
 
     public init(store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, configuration: ServerConfiguration) {
         self.store = store
@@ -73,7 +72,6 @@ public struct TidemarkServer: Sendable {
         self.stats = stats
         self.configuration = configuration
         self.metrics = ServerMetrics()
-        self.states = StateCache()
     }
 
     /// The server on an SQL history store: tokens and fleet statistics in the same database.
@@ -287,14 +285,17 @@ public struct TidemarkServer: Sendable {
             guard payload.state.hex.count == 64, payload.state.hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
                 throw APIError.invalidBody("state: '\(payload.state.hex.prefix(80))' is not a state id (64 lower-case hex digits)")
             }
-            guard let state = try await knownState(payload.state) else {
-                throw APIError(.conflict, "unknown_state", "state \(payload.state.short) is not known to this server: send the full observation (with packages)")
-            }
+            // Recorded by reference: the store knows the state's members, nothing is loaded here.
             observation = Observation(
-                host: payload.host, at: payload.at, state: state, source: payload.source,
+                host: payload.host, at: payload.at, state: PackageState(reference: payload.state), source: payload.source,
                 repositories: try await heartbeatRepositories(payload), changelogs: payload.changelogs ?? [:])
         }
-        let outcome = try await store.record([observation])[0]
+        let outcome: RecordOutcome
+        do {
+            outcome = try await store.record([observation])[0]
+        } catch let e as TidemarkError where e.code == .unknownState {
+            throw APIError(.conflict, "unknown_state", "state \(payload.state.short) is not known to this server: send the full observation (with packages)")
+        }
         metrics.countIngested([outcome])
         return try json(ObservationAnswer(outcome: outcome, state: observation.state.id, host: observation.host, at: observation.at), status: .created)
     }
@@ -305,15 +306,6 @@ public struct TidemarkServer: Sendable {
         if let r = p.repositories { return r }
         guard let prev = try await store.observation(host: p.host, atOrBefore: p.at), prev.state == p.state else { return nil }
         return try await store.repositories(host: p.host, at: prev.at)
-    }
-
-    private func knownState(_ id: StateID) async throws -> PackageState? {
-        if let s = states.get(id) { return s }
-        guard let packages = try await store.packages(of: id) else { return nil }
-        let state = PackageState(packages)
-        guard state.id == id else { throw TidemarkError(.corrupt, "stored state \(id.short) does not hash to its id (\(state.id.short))") }
-        states.put(state)
-        return state
     }
 
     // MARK: imports
@@ -378,22 +370,6 @@ public struct TidemarkServer: Sendable {
     }
 }
 
-/// Recently used states, so a fleet's heartbeats (most hosts share a handful of states) do not
-/// load thousands of packages from the store each time.
-final class StateCache: Sendable {
-    private struct Entries { var states: [StateID: PackageState] = [:]; var order: [StateID] = [] }
-    private let entries = Mutex(Entries())
-    static let capacity = 32
-
-    func get(_ id: StateID) -> PackageState? { entries.withLock { $0.states[id] } }
-
-    func put(_ s: PackageState) {
-        entries.withLock { e in
-            if e.states.updateValue(s, forKey: s.id) == nil { e.order.append(s.id) }
-            if e.order.count > Self.capacity { e.states[e.order.removeFirst()] = nil }
-        }
-    }
-}
 
 // MARK: helpers
 

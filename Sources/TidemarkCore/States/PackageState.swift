@@ -19,6 +19,15 @@ public struct PackageState: Sendable, Hashable {
     /// Sorted by `Package.stateOrder`, without duplicates.
     public let packages: [Package]
     public let id: StateID
+    /// A state named by its id only (a heartbeat): the store records it if it knows the state
+    /// and refuses with `unknownState` if not. `packages` is empty.
+    public let isReference: Bool
+
+    public init(reference id: StateID) {
+        packages = []
+        self.id = id
+        isReference = true
+    }
 
     public init(_ packages: some Sequence<Package>) {
         var unique = Array(packages)
@@ -42,6 +51,7 @@ public struct PackageState: Sendable, Hashable {
             h.update(PackageState.newlineByte)
         }
         self.id = StateID(hex: hexString(h.finalize()))
+        isReference = false
     }
 
     public var format: PackageFormat? { packages.first?.format }

@@ -25,5 +25,7 @@ public struct TidemarkError: Error, Sendable, Equatable, CustomStringConvertible
         case unauthorized
         /// A server could not be reached (the agent spools and retries).
         case unreachable
+        /// A heartbeat named a state the store does not have: send the full observation.
+        case unknownState = "unknown_state"
     }
 }

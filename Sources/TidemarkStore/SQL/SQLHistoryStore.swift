@@ -155,6 +155,9 @@ public final class SQLHistoryStore: HistoryStore {
             (state, isNew) = (known, false)
             members = try await self.members(of: known.rowID, db: db, pending: pending)
         } else {
+            if o.state.isReference {
+                throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
+            }
             let packageIDs = try await ensurePackages(o, db: db, pending: pending)
             members = packageIDs.values.sorted()
             (state, isNew) = try await ensureState(

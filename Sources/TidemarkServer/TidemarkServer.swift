@@ -310,14 +310,6 @@ public struct TidemarkServer: Sendable {
 
     // MARK: imports
 
-    struct ImportResult: Encodable {
-        var host: String
-        var at: Timestamp
-        var state: StateID
-        var packages: Int
-        var outcome: RecordOutcome
-    }
-
     func importRPMQA(_ req: Request, _ ctx: ServerContext) async throws -> Response {
         try await authorize(req, ctx, .admin)
         guard let host = req.uri.queryParameters["host"].map(String.init) else { throw APIError.badRequest("host: missing query parameter (the host the list belongs to)") }
@@ -329,7 +321,7 @@ public struct TidemarkServer: Sendable {
         let o = Observation(host: host, at: at, state: PackageState(packages.map(\.package)), source: .importRPMQA, repositories: nil)
         let outcomes = try await store.record([o])
         metrics.countIngested(outcomes)
-        return try json([ImportResult(host: host, at: at, state: o.state.id, packages: o.state.count, outcome: outcomes[0])], status: .created)
+        return try json([ImportResult(o, outcome: outcomes[0])], status: .created)
     }
 
     func importSalt(_ req: Request, _ ctx: ServerContext) async throws -> Response {
@@ -351,7 +343,7 @@ public struct TidemarkServer: Sendable {
         metrics.countIngested(outcomes)
         struct Answer: Encodable { var results: [ImportResult]; var issues: [String] }
         let results = zip(observations, outcomes).map {
-            ImportResult(host: $0.host, at: $0.at, state: $0.state.id, packages: $0.state.count, outcome: $1)
+            ImportResult($0, outcome: $1)
         }
         return try json(Answer(results: results, issues: parsed.issues.map(\.description)), status: .created)
     }

@@ -29,7 +29,7 @@ struct ImportCommand: AsyncParsableCommand {
                     host: host, at: at.resolve(now: Clock.now()), state: PackageState(packages.map(\.package)),
                     source: .importRPMQA, repositories: nil)
                 let outcome = try await store.with { try await $0.record([o]) }[0]
-                let result = ImportResult(host: host, at: o.at, state: o.state.id, packages: o.state.count, outcome: outcome)
+                let result = ImportResult(o, outcome: outcome)
                 if output.json { return try Output.json([result]) }
                 Output.line(result.line)
             }
@@ -64,21 +64,12 @@ struct ImportCommand: AsyncParsableCommand {
                 }
                 let outcomes = try await store.with { try await $0.record(observations) }
                 let results = zip(observations, outcomes).map {
-                    ImportResult(host: $0.host, at: $0.at, state: $0.state.id, packages: $0.state.count, outcome: $1)
+                    ImportResult($0, outcome: $1)
                 }
                 if output.json { return try Output.json(results) }
                 for r in results { Output.line(r.line) }
                 if results.isEmpty { Output.line("no minion returned packages") }
             }
         }
-    }
-
-    struct ImportResult: Encodable {
-        var host: String
-        var at: Timestamp
-        var state: StateID
-        var packages: Int
-        var outcome: RecordOutcome
-        var line: String { "\(host) at \(at.iso8601): state \(state.short) (\(packages) packages, \(outcome.rawValue))" }
     }
 }

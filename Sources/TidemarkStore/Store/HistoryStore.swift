@@ -10,6 +10,26 @@ public enum RecordOutcome: String, Sendable, Codable, Hashable {
     case duplicate
 }
 
+/// What an import recorded for one host: the answer of `tidemark import` and of the import API.
+public struct ImportResult: Sendable, Codable, Hashable {
+    public var host: String
+    public var at: Timestamp
+    public var state: StateID
+    public var packages: Int
+    public var outcome: RecordOutcome
+
+    public init(_ o: Observation, outcome: RecordOutcome) {
+        host = o.host
+        at = o.at
+        state = o.state.id
+        packages = o.state.count
+        self.outcome = outcome
+    }
+
+    /// `worker14 at 2025-01-21T10:00:00Z: state 3fa2b1c4d5e6 (1234 packages, recorded)`
+    public var line: String { "\(host) at \(at.iso8601): state \(state.short) (\(packages) packages, \(outcome.rawValue))" }
+}
+
 /// One stored observation, without its packages.
 public struct ObservationRecord: Sendable, Hashable, Codable {
     public var host: String

@@ -66,34 +66,14 @@ public final class PostgresBackend: SQLBackend {
     /// Reads run in one REPEATABLE READ snapshot: a query made of several statements (spans, then
     /// the hosts observed by then) must not see another process's commit land between them.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await onConnection { db in
-            try await db.raw("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").run()
-            do {
-                let r = try await body(db)
-                try await db.raw("COMMIT").run()
-                return r
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        try await onConnection { db in try await inTransaction(db, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
     }
 
     /// BEGIN … COMMIT on ONE leased connection (READ COMMITTED: every statement sees what other
     /// writers committed before it, which the per-host locks rely on). Not `withTransaction`:
     /// that wraps the body's errors, and the store's conflicts must reach the caller as they are.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await onConnection { db in
-            try await db.raw("BEGIN").run()
-            do {
-                let r = try await body(db)
-                try await db.raw("COMMIT").run()
-                return r
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        try await onConnection { db in try await inTransaction(db, begin: "BEGIN", body) }
     }
 
     /// `pg_advisory_xact_lock` on a 64-bit hash of the name: held until COMMIT or ROLLBACK, so a

@@ -51,6 +51,22 @@ extension SQLBackend {
     public func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
 }
 
+/// `begin` … COMMIT around `body`, ROLLBACK if it throws: the one transaction wrapper both
+/// backends use (on a connection they hold for the duration).
+func inTransaction<T: Sendable>(
+    _ db: any SQLDatabase, begin: String, _ body: @Sendable (any SQLDatabase) async throws -> T
+) async throws -> T {
+    try await db.raw(SQLQueryString(begin)).run()
+    do {
+        let r = try await body(db)
+        try await db.raw("COMMIT").run()
+        return r
+    } catch {
+        try? await db.raw("ROLLBACK").run()
+        throw error
+    }
+}
+
 /// A FIFO lock for async code: keeps a transaction's statements together on a shared connection
 /// across suspension points (an actor alone would let other calls interleave at each `await`).
 actor AsyncLock {

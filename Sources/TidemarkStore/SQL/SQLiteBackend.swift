@@ -61,17 +61,7 @@ public final class SQLiteBackend: SQLBackend {
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let db = self.db
-        return try await lock.withLock {
-            try await db.raw("BEGIN IMMEDIATE").run()
-            do {
-                let r = try await body(db)
-                try await db.raw("COMMIT").run()
-                return r
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        return try await lock.withLock { try await inTransaction(db, begin: "BEGIN IMMEDIATE", body) }
     }
 
     public func size() async throws -> Int64 {

@@ -5,6 +5,88 @@ enum OpenAPIDocument {
     static let json = #"""
 {
   "components": {
+    "responses": {
+      "BadRequest": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "malformed request: names the parameter or field"
+      },
+      "Conflict": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "conflict (a different state is recorded for that host and second), or unknown_state for a heartbeat"
+      },
+      "Forbidden": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "the token's role may not do this"
+      },
+      "NotFound": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "unknown host, state or token"
+      },
+      "PayloadTooLarge": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "body larger than --max-body"
+      },
+      "RequestTimeout": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "the body did not arrive in time"
+      },
+      "Unauthorized": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "missing, malformed, unknown or revoked token"
+      },
+      "UnprocessableContent": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "state is not the content address of the packages sent"
+      }
+    },
     "schemas": {
       "ChangelogEntry": {
         "properties": {
@@ -891,44 +973,16 @@ enum OpenAPIDocument {
             "description": "changes"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [
@@ -978,44 +1032,16 @@ enum OpenAPIDocument {
             "description": "drift"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [
@@ -1048,24 +1074,10 @@ enum OpenAPIDocument {
             "description": "hosts"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           }
         },
         "security": [
@@ -1124,44 +1136,16 @@ enum OpenAPIDocument {
             "description": "history"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [
@@ -1224,64 +1208,22 @@ enum OpenAPIDocument {
             "description": "recorded"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "408": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the body did not arrive in time"
+            "$ref": "#/components/responses/RequestTimeout"
           },
           "409": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "conflict (a different state is recorded for that host and second), or unknown_state for a heartbeat"
+            "$ref": "#/components/responses/Conflict"
           },
           "413": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "body larger than --max-body"
+            "$ref": "#/components/responses/PayloadTooLarge"
           }
         },
         "security": [
@@ -1349,64 +1291,22 @@ enum OpenAPIDocument {
             "description": "recorded"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "408": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the body did not arrive in time"
+            "$ref": "#/components/responses/RequestTimeout"
           },
           "409": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "conflict (a different state is recorded for that host and second), or unknown_state for a heartbeat"
+            "$ref": "#/components/responses/Conflict"
           },
           "413": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "body larger than --max-body"
+            "$ref": "#/components/responses/PayloadTooLarge"
           }
         },
         "security": [
@@ -1446,74 +1346,25 @@ enum OpenAPIDocument {
             "description": "recorded"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "408": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the body did not arrive in time"
+            "$ref": "#/components/responses/RequestTimeout"
           },
           "409": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "conflict (a different state is recorded for that host and second), or unknown_state for a heartbeat"
+            "$ref": "#/components/responses/Conflict"
           },
           "413": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "body larger than --max-body"
+            "$ref": "#/components/responses/PayloadTooLarge"
           },
           "422": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "state is not the content address of the packages sent"
+            "$ref": "#/components/responses/UnprocessableContent"
           }
         },
         "security": [
@@ -1554,44 +1405,16 @@ enum OpenAPIDocument {
             "description": "state"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [
@@ -1624,24 +1447,10 @@ enum OpenAPIDocument {
             "description": "tokens"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           }
         },
         "security": [
@@ -1679,54 +1488,19 @@ enum OpenAPIDocument {
             "description": "created"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "408": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the body did not arrive in time"
+            "$ref": "#/components/responses/RequestTimeout"
           },
           "413": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "body larger than --max-body"
+            "$ref": "#/components/responses/PayloadTooLarge"
           }
         },
         "security": [
@@ -1768,44 +1542,16 @@ enum OpenAPIDocument {
             "description": "revoked"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [
@@ -1855,44 +1601,16 @@ enum OpenAPIDocument {
             "description": "versions"
           },
           "400": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "malformed request: names the parameter or field"
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "missing, malformed, unknown or revoked token"
+            "$ref": "#/components/responses/Unauthorized"
           },
           "403": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "the token's role may not do this"
+            "$ref": "#/components/responses/Forbidden"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "unknown host, state or token"
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "security": [

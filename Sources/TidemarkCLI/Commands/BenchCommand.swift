@@ -107,7 +107,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let obs = sampleGen.observations(day: day, start: start).prefix(sample)
                 try await naive.transaction { db in
                     for o in obs {
-                        for chunk in o.state.packages.chunkedBy(100) {
+                        for chunk in o.state.packages.chunked(100) {
                             var sql = SQLQueryString("INSERT INTO naive VALUES ")
                             for (i, p) in chunk.enumerated() {
                                 if i > 0 { sql.appendLiteral(", ") }
@@ -153,12 +153,6 @@ struct BenchCommand: AsyncParsableCommand {
             Output.line("where \(name) at day \(days / 2): median \(BenchCommand.ms(BenchCommand.median(Array(whereTimes.dropFirst())))), cold \(BenchCommand.ms(whereTimes[0])) (\(whereHosts) hosts)")
             Output.line("diff host0003 day 20 -> day 40: median \(BenchCommand.ms(BenchCommand.median(Array(diffTimes.dropFirst())))), cold \(BenchCommand.ms(diffTimes[0])) (\(diffChanges) changes)")
         }
-    }
-}
-
-extension Array {
-    func chunkedBy(_ n: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: n).map { self[$0..<Swift.min($0 + n, count)] }
     }
 }
 

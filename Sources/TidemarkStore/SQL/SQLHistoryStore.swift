@@ -673,10 +673,3 @@ public final class SQLHistoryStore: HistoryStore {
         }
     }
 }
-
-extension Array {
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        guard !isEmpty else { return [] }
-        return stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
-    }
-}

@@ -15,7 +15,8 @@ public final class TidemarkClient: Sendable {
     /// - Parameters:
     ///   - baseURL: `http://host:port` (a trailing `/` is fine).
     ///   - token: sent as `Authorization: Bearer`.
-    public init(baseURL: String, token: String?, timeout: Duration = .seconds(60)) throws(TidemarkError) {
+    ///   - connections: concurrent connections to the server (requests beyond them wait).
+    public init(baseURL: String, token: String?, timeout: Duration = .seconds(60), connections: Int = 8) throws(TidemarkError) {
         var base = baseURL.trimmed
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), URL(string: base) != nil else {
@@ -26,6 +27,7 @@ public final class TidemarkClient: Sendable {
         self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: self.timeout)
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
@@ -48,7 +50,7 @@ public final class TidemarkClient: Sendable {
 
     public func post(_ payload: ObservationPayload) async throws -> PostOutcome {
         struct Answer: Decodable { var outcome: String }
-        let (status, body) = try await send(.POST, "/api/v1/observations", json: payload)
+        let (status, body) = try await send(.POST, "/api/v1/observations", body: payload.json())
         if status == 409, (try? decodeError(body))?.code == "unknown_state" { return .unknownState }
         try check(status, body)
         return .recorded(try decode(Answer.self, body).outcome)
@@ -79,18 +81,19 @@ public final class TidemarkClient: Sendable {
     // MARK: plumbing
 
     private func get<T: Decodable>(_ path: String, _ query: [String: String?] = [:]) async throws -> T {
-        let (status, body) = try await send(.GET, path + queryString(query), json: Optional<Int>.none)
+        let (status, body) = try await send(.GET, path + queryString(query), body: nil)
         try check(status, body)
         return try decode(T.self, body)
     }
 
-    private func send<B: Encodable>(_ method: HTTPMethod, _ path: String, json: B?) async throws -> (Int, ByteBuffer) {
+    /// `body` is a JSON document.
+    private func send(_ method: HTTPMethod, _ path: String, body json: [UInt8]?) async throws -> (Int, ByteBuffer) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+            request.body = .bytes(ByteBuffer(bytes: json))
         }
         do {
             let response = try await http.execute(request, timeout: timeout)

@@ -262,7 +262,7 @@ public struct TidemarkServer: Sendable {
 
     func postObservation(_ req: Request, _ ctx: ServerContext) async throws -> Response {
         let token = try await authorize(req, ctx, .report)
-        let payload = try decodeJSON(ObservationPayload.self, try await readBody(req))
+        let payload = try ObservationPayload(json: Array(try await readBody(req).readableBytesView))
         if token.role == .host, payload.host != token.host {
             throw APIError.forbidden("token \(token.id) may only report host \(token.host ?? "?"), not \(payload.host)")
         }
@@ -274,21 +274,20 @@ public struct TidemarkServer: Sendable {
                 if let t = p.package.buildTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].buildTime") }
                 if let t = p.installTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].installTime") }
             }
-            let state = PackageState(packages.map(\.package))
-            guard state.id == payload.state else {
-                throw APIError(.unprocessableContent, TidemarkError.Code.invalidInput.rawValue,
-                    "state: \(payload.state.hex.prefix(80)) is not the content address of the \(packages.count) packages sent (they hash to \(state.id.short))")
-            }
-            guard let full = try payload.observation() else { throw APIError.invalidBody("packages: missing") }
+            // observation() computes the content address once and refuses a mismatch.
+            let full: Observation?
+            do { full = try payload.observation() } catch { throw APIError(.unprocessableContent, error.code.rawValue, error.message) }
+            guard let full else { throw APIError.invalidBody("packages: missing") }
             observation = full
         } else {
             guard payload.state.hex.count == 64, payload.state.hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
                 throw APIError.invalidBody("state: '\(payload.state.hex.prefix(80))' is not a state id (64 lower-case hex digits)")
             }
-            // Recorded by reference: the store knows the state's members, nothing is loaded here.
+            // Recorded by reference: the store knows the state's members (and carries the host's
+            // repositories forward), nothing is loaded here.
             observation = Observation(
                 host: payload.host, at: payload.at, state: PackageState(reference: payload.state), source: payload.source,
-                repositories: try await heartbeatRepositories(payload), changelogs: payload.changelogs ?? [:])
+                repositories: payload.repositories, changelogs: payload.changelogs ?? [:])
         }
         let outcome: RecordOutcome
         do {
@@ -298,14 +297,6 @@ public struct TidemarkServer: Sendable {
         }
         metrics.countIngested([outcome])
         return try json(ObservationAnswer(outcome: outcome, state: observation.state.id, host: observation.host, at: observation.at), status: .created)
-    }
-
-    /// A heartbeat says "nothing changed": without repositories of its own it keeps those of the
-    /// host's previous observation when that was the same state.
-    private func heartbeatRepositories(_ p: ObservationPayload) async throws -> [Repository]? {
-        if let r = p.repositories { return r }
-        guard let prev = try await store.observation(host: p.host, atOrBefore: p.at), prev.state == p.state else { return nil }
-        return try await store.repositories(host: p.host, at: prev.at)
     }
 
     // MARK: imports

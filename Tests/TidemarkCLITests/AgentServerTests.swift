@@ -132,22 +132,18 @@ import TidemarkTestSupport
         let f = try fleet()
         let agentLog = f.dir.path("agent.log")
         FileManager.default.createFile(atPath: agentLog, contents: nil)
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: f.tidemark.path)
-        agent.arguments = ["agent", "--server", f.server.url, "--token-file", f.worker, "--root", f.root.path, "--host", "worker14",
-                           "--spool", f.dir.path("spool-worker14"), "--interval", "1s"]
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: agentLog))
-        agent.standardOutput = handle
-        agent.standardError = handle
-        try agent.run()
+        let agent = try ChildProcess.spawn(
+            f.tidemark.path, ["agent", "--server", f.server.url, "--token-file", f.worker, "--root", f.root.path, "--host", "worker14",
+                              "--spool", f.dir.path("spool-worker14"), "--interval", "1s"],
+            stdout: .file(agentLog, append: true), stderr: .file(agentLog, append: true))
         Thread.sleep(forTimeInterval: 3.5)
         f.server.kill9()                       // mid-stream: no chance to finish anything
         try f.root.dup()                       // the host changes while the server is gone
         Thread.sleep(forTimeInterval: 3.0)
         try f.server.start()                   // same database, after a crash
         Thread.sleep(forTimeInterval: 4.0)
-        agent.terminate()
-        agent.waitUntilExit()
+        agent.signal(SIGTERM)
+        agent.wait()
         Thread.sleep(forTimeInterval: 1.1)     // a later second than the daemon's last cycle
         let flush = try f.agentOnce()          // whatever was still spooled goes out now
         #expect(flush.pending == 0 && flush.error == nil)

@@ -52,19 +52,16 @@ import TidemarkTestSupport
         let big = Fleet.observation("worker1", "2025-01-21T11:00:00Z", (0..<3000).map { Fleet.package("pkg\($0)", "1.\($0)") })
         try FileSystem.write(Fleet.payload(big, full: true), to: tmp.path("big.json"))
         let size = (try FileSystem.read(tmp.path("big.json"))).count
-        let upload = Process()
-        upload.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // About 2.5 s of upload at this rate.
-        upload.arguments = ["curl", "-sS", "-m", "60", "--limit-rate", "\(size / 5 * 2)", "-o", tmp.path("upload.out"), "-w", "%{http_code}",
-                            "-H", "Authorization: Bearer \(agentToken)", "-H", "Content-Type: application/json",
-                            "--data-binary", "@" + tmp.path("big.json"), server.url + "/api/v1/observations"]
-        let out = Pipe()
-        upload.standardOutput = out
-        try upload.run()
+        let upload = try ChildProcess.spawn(
+            "curl", ["-sS", "-m", "60", "--limit-rate", "\(size / 5 * 2)", "-o", tmp.path("upload.out"), "-w", "%{http_code}",
+                     "-H", "Authorization: Bearer \(agentToken)", "-H", "Content-Type: application/json",
+                     "--data-binary", "@" + tmp.path("big.json"), server.url + "/api/v1/observations"],
+            stdout: .file(tmp.path("upload.code"), append: false))
         Thread.sleep(forTimeInterval: 1.0)
         let status = server.stop()
-        upload.waitUntilExit()
-        let code = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        upload.wait()
+        let code = String(decoding: try FileSystem.read(tmp.path("upload.code")), as: UTF8.self)
         #expect(status == 0, "server exit status \(status): \(String(decoding: (try? FileSystem.read(tmp.path("server.log"))) ?? [], as: UTF8.self).suffix(2000))")
         #expect(code == "201", "in-flight upload answered \(code): \(String(decoding: (try? FileSystem.read(tmp.path("upload.out"))) ?? [], as: UTF8.self))")
         let log = String(decoding: try FileSystem.read(tmp.path("server.log")), as: UTF8.self)

@@ -109,6 +109,71 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Concurrent calls share transactions (group commit): every call still gets its own outcomes,
+    /// and a call that fails leaves nothing behind while the calls written with it are kept.
+    @Test(arguments: Backend.allCases) func concurrentBatchesAreIndependentUnderGroupCommit(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            _ = try await store.record([Self.obs("w0", 100, [Self.pkg("a", "1")])])
+            let calls = 64
+            let results = await withTaskGroup(of: (Int, Result<[RecordOutcome], any Error>).self) { group in
+                for i in 0..<calls {
+                    group.addTask {
+                        let batch: [Observation]
+                        if i % 8 == 0 {
+                            // new host and new package first, then a conflict with w0 at t=100: all of it refused
+                            batch = [Self.obs("bad\(i)", 100, [Self.pkg("bad\(i)", "1")]), Self.obs("w0", 100, [Self.pkg("a", "2")])]
+                        } else {
+                            batch = [Self.obs("h\(i)", 100, [Self.pkg("a", "1"), Self.pkg("p\(i)", "1")]), Self.obs("h\(i)", 200, [Self.pkg("a", "1")])]
+                        }
+                        do { return (i, .success(try await store.record(batch))) } catch { return (i, .failure(error)) }
+                    }
+                }
+                var out: [Int: Result<[RecordOutcome], any Error>] = [:]
+                for await (i, r) in group { out[i] = r }
+                return out
+            }
+            for i in 0..<calls {
+                switch results[i]! {
+                case .success(let outcomes):
+                    #expect(i % 8 != 0, "call \(i) should have been refused")
+                    #expect(outcomes == [.recordedNewState, .recorded], "call \(i)")
+                case .failure(let error):
+                    #expect(i % 8 == 0, "call \(i) failed: \(error)")
+                    #expect((error as? TidemarkError)?.code == .conflict)
+                }
+            }
+            let hosts = try await store.hosts().map(\.host)
+            #expect(hosts.count == 1 + calls - calls / 8)
+            #expect(!hosts.contains { $0.hasPrefix("bad") })
+            #expect(try await store.whereIs(name: "bad8", at: Timestamp(seconds: 500)).versions.isEmpty)
+            #expect(try await store.whereIs(name: "p9", at: Timestamp(seconds: 150)).versions.map(\.hosts) == [["h9"]])
+            #expect(try await store.whereIs(name: "p9", at: Timestamp(seconds: 250)).versions.isEmpty)
+            // refused rows must not linger in the caches: the same package recorded later is stored
+            _ = try await store.record([Self.obs("late", 300, [Self.pkg("bad8", "1")])])
+            #expect(try await store.whereIs(name: "bad8", at: Timestamp(seconds: 500)).versions.map(\.hosts) == [["late"]])
+        }
+    }
+
+    /// A heartbeat (a state sent by reference) without repositories keeps those of the host's
+    /// previous observation of the same state; a changed state does not inherit them.
+    @Test(arguments: Backend.allCases) func heartbeatsCarryRepositoriesForward(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let ps = [Self.pkg("a", "1")]
+            var first = Self.obs("w1", 100, ps)
+            first.repositories = [Repository(kind: .zypp, alias: "oss", url: "http://x/oss")]
+            _ = try await store.record([first])
+            let beat = Observation(host: "w1", at: Timestamp(seconds: 200), state: PackageState(reference: first.state.id), source: .agent, repositories: nil)
+            #expect(try await store.record([beat]) == [.recorded])
+            #expect(try await store.repositories(host: "w1", at: Timestamp(seconds: 200))?.map(\.alias) == ["oss"])
+            var changed = Self.obs("w1", 300, [Self.pkg("a", "2")])
+            changed.repositories = nil
+            _ = try await store.record([changed])
+            #expect(try await store.repositories(host: "w1", at: Timestamp(seconds: 300)) == nil)
+            let unknown = Observation(host: "w1", at: Timestamp(seconds: 400), state: PackageState(reference: StateID(hex: String(repeating: "0", count: 64))), source: .agent)
+            await #expect(throws: TidemarkError.self) { try await store.record([unknown]) }
+        }
+    }
+
     @Test(arguments: Backend.allCases) func longDeltaChainsStayReadable(backend: Backend) async throws {
         try await withStore(backend) { store, location in
             var ps = (0..<50).map { Self.pkg("p\($0)", "1") }

@@ -9,7 +9,7 @@ public final class ServerProcess: @unchecked Sendable {
     public let db: String
     public var url: String { "http://127.0.0.1:\(port)" }
     private let executable: TidemarkExecutable
-    private var process: Process?
+    private var process: ChildProcess?
     private let log: String
 
     public init(_ executable: TidemarkExecutable, db: String, log: String, port: Int? = nil) throws {
@@ -19,24 +19,18 @@ public final class ServerProcess: @unchecked Sendable {
         self.port = try port ?? ServerProcess.freePort()
     }
 
-    deinit { process.map { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } } }
+    deinit { process?.signal(SIGKILL) }
 
     /// Starts the server and waits until `/healthz` answers.
     public func start(timeout: Duration = .seconds(30)) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable.path)
-        p.arguments = ["server", "--listen", "127.0.0.1:\(port)", "--db", db]
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
+        let p = try ChildProcess.spawn(
+            executable.path, ["server", "--listen", "127.0.0.1:\(port)", "--db", db],
+            stdout: .file(log, append: true), stderr: .file(log, append: true))
         process = p
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !p.isRunning {
-                throw TidemarkError(.toolFailed, "tidemark server exited with \(p.terminationStatus): \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(2000))")
+                throw TidemarkError(.toolFailed, "tidemark server exited with \(p.wait()): \(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(2000))")
             }
             if (try? Subprocess.run("curl", ["-fsS", "-m", "2", url + "/healthz"]))?.status == 0 { return }
             Thread.sleep(forTimeInterval: 0.1)
@@ -47,8 +41,8 @@ public final class ServerProcess: @unchecked Sendable {
     /// kill -9: no chance to finish anything.
     public func kill9() {
         guard let p = process else { return }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.signal(SIGKILL)
+        p.wait()
         process = nil
     }
 
@@ -56,10 +50,9 @@ public final class ServerProcess: @unchecked Sendable {
     @discardableResult
     public func stop() -> Int32 {
         guard let p = process else { return 0 }
-        p.terminate()
-        p.waitUntilExit()
+        p.signal(SIGTERM)
         process = nil
-        return p.terminationStatus
+        return p.wait()
     }
 
     public var isRunning: Bool { process?.isRunning ?? false }

@@ -24,18 +24,23 @@ extension BenchCommand {
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
             let token = try readInput(tokenFile).trimmed
-            let client = try TidemarkClient(baseURL: server, token: token)
-            let base = (0..<packages).map { i in
+            // One connection per concurrent request, as that many agents would have.
+            let client = try TidemarkClient(baseURL: server, token: token, connections: concurrency)
+            // In state order once, so that a host's state (one package replaced by a newer build
+            // of the same name, which keeps its place) needs no sorting: the generator shares the
+            // machine with the server and should cost it as little as a real host would.
+            let base = PackageState((0..<packages).map { i in
                 Package(format: .rpm, name: "load-pkg-\(i)", evr: EVR(version: "1.0", release: "1"), arch: "x86_64",
                         digest: String(repeating: "ab", count: 16), vendor: "openSUSE", source: "load-pkg-\(i)-1.0-1.src.rpm")
-            }
+            }).packages
             let names = (0..<hosts).map { "load-host-\($0)" }
             let start = Int64(Date().timeIntervalSince1970) - 86400 * 30
             let clock = Shared(start)
             @Sendable func tick() -> Timestamp { clock.value.withLock { $0 += 1; return Timestamp(seconds: $0) } }
             @Sendable func state(host: Int, round: Int) -> PackageState {
                 var ps = base
-                ps[host % packages] = Package(format: .rpm, name: "load-pkg-\(host % packages)", evr: EVR(version: "1.\(round)", release: "\(host)"), arch: "x86_64")
+                let i = host % packages
+                ps[i] = Package(format: .rpm, name: base[i].name, evr: EVR(version: "1.\(round)", release: "\(host)"), arch: "x86_64")
                 return PackageState(ps)
             }
             let current = Shared([StateID?](repeating: nil, count: hosts))

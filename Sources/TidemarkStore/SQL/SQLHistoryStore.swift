@@ -19,6 +19,7 @@ public final class SQLHistoryStore: HistoryStore {
     public let backend: any SQLBackend
     /// Caches of committed rows only (ids never change once committed).
     private let cache = Mutex(Caches())
+    private let writer: GroupCommit
 
     /// Longest delta chain a reader follows before a full copy of a state is stored.
     static let maxDepth = 16
@@ -67,7 +68,11 @@ public final class SQLHistoryStore: HistoryStore {
         PostgresBackend.isURL(location) ? try await openPostgres(url: location) : try await openSQLite(path: location)
     }
 
-    private init(backend: any SQLBackend) { self.backend = backend }
+    private init(backend: any SQLBackend) {
+        self.backend = backend
+        // SQLite has one writer anyway; on PostgreSQL a few groups can commit side by side.
+        self.writer = GroupCommit(writers: backend.dialect == .sqlite ? 1 : 4)
+    }
 
     public func close() async throws { try await backend.close() }
     public func storageSize() async throws -> Int64 { try await backend.size() }
@@ -84,28 +89,34 @@ public final class SQLHistoryStore: HistoryStore {
         /// Advisory locks this transaction holds (they last until it ends).
         var lockedHosts: Set<String> = []
         var sharedRowsLocked = false
+
+        struct Mark {
+            var hosts: [String: Int64], packages: [String: Int64], states: [String: StateRow], members: [Int64: [Int64]]
+            var lockedHosts: Set<String>, sharedRowsLocked: Bool
+        }
+        /// What to go back to when a savepoint is rolled back (copy-on-write: cheap to take).
+        var mark: Mark { Mark(hosts: hosts, packages: packages, states: states, members: members, lockedHosts: lockedHosts, sharedRowsLocked: sharedRowsLocked) }
+        func restore(_ m: Mark) {
+            (hosts, packages, states, members) = (m.hosts, m.packages, m.states, m.members)
+            (lockedHosts, sharedRowsLocked) = (m.lockedHosts, m.sharedRowsLocked)
+        }
     }
 
+    /// Records `observations` as one unit: all of them or none. Concurrent calls are group
+    /// committed (see `GroupCommit`): each call's batch runs in its own savepoint of a shared
+    /// transaction, so one call's error never touches another's, and every call returns only
+    /// after the COMMIT that made its batch durable.
     public func record(_ observations: [Observation]) async throws -> [RecordOutcome] {
         for o in observations { try Observation.validateHostName(o.host) }
-        // All hosts locked up front in one global (sorted) order: two batches that share hosts
-        // then wait for each other instead of each holding a host the other needs.
-        return try await record(locking: Set(observations.map(\.host)).sorted()) { sink in
-            for o in observations { try await sink.record(o) }
-        }
+        return try await writer.submit(observations) { batches in try await self.write(batches) }
     }
 
     /// Each host is locked when its first observation arrives (a producer's hosts are not known up
     /// front). Backfills name one host, so this only matters if two concurrent producers share
     /// hosts in opposite orders: PostgreSQL then fails one of them as a deadlock (nothing stored).
     public func record(producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome] {
-        try await record(locking: [], producing: produce)
-    }
-
-    private func record(locking hosts: [String], producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome] {
         let pending = Pending()
         let outcomes = try await backend.transaction { db in
-            for host in hosts { try await self.lockHost(host, db: db, pending: pending) }
             let sink = ObservationSink { o in
                 try Observation.validateHostName(o.host)
                 pending.outcomes.append(try await self.recordOne(o, db: db, pending: pending))
@@ -113,13 +124,58 @@ public final class SQLHistoryStore: HistoryStore {
             try await produce(sink)
             return pending.outcomes
         }
+        publish(pending)
+        return outcomes
+    }
+
+    /// Writes a group of batches in one transaction. All hosts are locked up front in one global
+    /// (sorted) order: two groups that share hosts then wait for each other instead of each
+    /// holding a host the other needs. A lone batch needs no savepoint: its error rolls back the
+    /// whole transaction.
+    private func write(_ batches: [[Observation]]) async throws -> [Result<[RecordOutcome], any Error>] {
+        let pending = Pending()
+        let hosts = Set(batches.joined().map(\.host)).sorted()
+        let results: [Result<[RecordOutcome], any Error>]
+        do {
+            results = try await backend.transaction { db in
+                for host in hosts { try await self.lockHost(host, db: db, pending: pending) }
+                if batches.count == 1 {
+                    var outcomes: [RecordOutcome] = []
+                    for o in batches[0] { outcomes.append(try await self.recordOne(o, db: db, pending: pending)) }
+                    return [.success(outcomes)]
+                }
+                var results: [Result<[RecordOutcome], any Error>] = []
+                for batch in batches {
+                    let mark = pending.mark
+                    try await db.raw("SAVEPOINT batch").run()
+                    do {
+                        var outcomes: [RecordOutcome] = []
+                        for o in batch { outcomes.append(try await self.recordOne(o, db: db, pending: pending)) }
+                        try await db.raw("RELEASE SAVEPOINT batch").run()
+                        results.append(.success(outcomes))
+                    } catch {
+                        try await db.raw("ROLLBACK TO SAVEPOINT batch").run()
+                        try await db.raw("RELEASE SAVEPOINT batch").run()
+                        pending.restore(mark)
+                        results.append(.failure(error))
+                    }
+                }
+                return results
+            }
+        } catch where batches.count == 1 {
+            return [.failure(error)]
+        }
+        publish(pending)
+        return results
+    }
+
+    private func publish(_ pending: Pending) {
         cache.withLock { c in
             c.hosts.merge(pending.hosts) { $1 }
             c.packages.merge(pending.packages) { $1 }
             c.states.merge(pending.states) { $1 }
             for (k, v) in pending.members { c.remember(members: v, of: k) }
         }
-        return outcomes
     }
 
     private func lockHost(_ name: String, db: any SQLDatabase, pending: Pending) async throws {
@@ -139,31 +195,36 @@ public final class SQLHistoryStore: HistoryStore {
         try await lockHost(o.host, db: db, pending: pending)
         let hostID = try await ensureHost(o.host, format: o.state.format, db: db, pending: pending)
         let t = o.at.seconds
-        if let hash = try await existingStateHash(hostID: hostID, at: t, db: db) {
-            if hash == o.state.id.hex { return .duplicate }
+        let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending)
+        let prev = try await neighbour(hostID: hostID, at: t, before: true, db: db)
+        if let existing = prev, existing.at == t {
+            if existing.stateRowID == known?.rowID { return .duplicate }
+            let hash = try await existingStateHash(hostID: hostID, at: t, db: db) ?? "?"
             throw TidemarkError(.conflict, "host \(o.host) already has a different state (\(hash.prefix(12))) recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
         }
-        let prev = try await neighbour(hostID: hostID, at: t, before: true, db: db)
+        if known == nil, o.state.isReference {
+            throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
+        }
         let next = try await neighbour(hostID: hostID, at: t, before: false, db: db)
         var prevMembers: [Int64]? = nil
-        if let prev { prevMembers = try await self.members(of: prev.stateRowID, db: db, pending: pending) }
+        if let p = prev { prevMembers = try await self.members(of: p.stateRowID, db: db, pending: pending) }
 
         // A known state (the common case: a heartbeat, or a state another host already reported)
         // needs no per-package work: its members are stored.
         let state: StateRow, isNew: Bool, members: [Int64]
-        if let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending) {
+        if let known {
             (state, isNew) = (known, false)
             members = try await self.members(of: known.rowID, db: db, pending: pending)
         } else {
-            if o.state.isReference {
-                throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
-            }
             let packageIDs = try await ensurePackages(o, db: db, pending: pending)
             members = packageIDs.values.sorted()
             (state, isNew) = try await ensureState(
                 o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
         }
-        let repoSet = try await ensureRepoSet(o.repositories, db: db, pending: pending)
+        // A heartbeat ("nothing changed", sent by reference) without repositories of its own
+        // keeps those of the host's previous observation when that was the same state.
+        var repoSet = try await ensureRepoSet(o.repositories, db: db, pending: pending)
+        if o.repositories == nil, o.state.isReference, let p = prev, p.stateRowID == state.rowID { repoSet = p.repoSetID }
         let now = Int64(Date().timeIntervalSince1970)
         // The host lock makes a concurrent identical insert impossible here; ON CONFLICT keeps a
         // lost race (a writer that skipped the lock) a duplicate or a conflict, never a torn batch.
@@ -299,14 +360,17 @@ public final class SQLHistoryStore: HistoryStore {
         return out
     }
 
-    struct Neighbour { var at: Int64; var stateRowID: Int64 }
+    struct Neighbour { var at: Int64; var stateRowID: Int64; var repoSetID: Int64? }
 
+    /// The host's observation at `at` or the nearest one before it (`before`), or the nearest after.
     private func neighbour(hostID: Int64, at: Int64, before: Bool, db: any SQLDatabase) async throws -> Neighbour? {
         let sql: SQLQueryString = before
-            ? "SELECT at, state_id FROM observations WHERE host_id = \(bind: hostID) AND at < \(bind: at) ORDER BY at DESC LIMIT 1"
-            : "SELECT at, state_id FROM observations WHERE host_id = \(bind: hostID) AND at > \(bind: at) ORDER BY at ASC LIMIT 1"
+            ? "SELECT at, state_id, repo_set_id FROM observations WHERE host_id = \(bind: hostID) AND at <= \(bind: at) ORDER BY at DESC LIMIT 1"
+            : "SELECT at, state_id, repo_set_id FROM observations WHERE host_id = \(bind: hostID) AND at > \(bind: at) ORDER BY at ASC LIMIT 1"
         guard let row = try await db.raw(sql).first() else { return nil }
-        return Neighbour(at: try row.decode(column: "at", as: Int64.self), stateRowID: try row.decode(column: "state_id", as: Int64.self))
+        return Neighbour(
+            at: try row.decode(column: "at", as: Int64.self), stateRowID: try row.decode(column: "state_id", as: Int64.self),
+            repoSetID: try row.decode(column: "repo_set_id", as: Int64?.self))
     }
 
     private func ensureState(

@@ -8,12 +8,19 @@ import TidemarkCore
 /// The embedded default: one SQLite file, WAL journal (readers never block the writer), a busy
 /// timeout so that a second `tidemark` process waits instead of failing, and full fsync on commit
 /// so that an acknowledged observation survives kill -9 and power loss.
+///
+/// Two connections: one writes, one reads. Under WAL a reader sees the last committed snapshot
+/// and never waits for a write transaction, so queries (and token checks) stay fast while
+/// observations are being recorded.
 public final class SQLiteBackend: SQLBackend {
     public let dialect = StoreDialect.sqlite
     public let path: String
     private let connection: SQLiteConnection
+    private let readConnection: SQLiteConnection
     private let db: any SQLDatabase
+    private let readDB: any SQLDatabase
     private let lock = AsyncLock()
+    private let readLock = AsyncLock()
     private let closed = Mutex(false)
 
     public static func open(path: String) async throws -> SQLiteBackend {
@@ -27,36 +34,50 @@ public final class SQLiteBackend: SQLBackend {
         }
         var logger = Logger(label: "tidemark.sqlite")
         logger.logLevel = .critical
-        let connection: SQLiteConnection
+        let connection: SQLiteConnection, readConnection: SQLiteConnection
         do {
             connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch {
             throw TidemarkError(.storage, "cannot open the database \(path): \(error)")
         }
-        let backend = SQLiteBackend(path: path, connection: connection)
         do {
             // busy_timeout first: switching to WAL needs a lock another process may hold.
-            try await backend.db.raw("PRAGMA busy_timeout = 30000").run()
-            try await backend.db.raw("PRAGMA journal_mode = WAL").run()
-            try await backend.db.raw("PRAGMA synchronous = FULL").run()
-            try await backend.db.raw("PRAGMA foreign_keys = ON").run()
-            try await backend.db.raw("PRAGMA cache_size = -65536").run()
+            let db = connection.sql()
+            try await db.raw("PRAGMA busy_timeout = 30000").run()
+            try await db.raw("PRAGMA journal_mode = WAL").run()
+            try await db.raw("PRAGMA synchronous = FULL").run()
+            try await db.raw("PRAGMA foreign_keys = ON").run()
+            try await db.raw("PRAGMA cache_size = -65536").run()
+            readConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch {
             try? await connection.close()
             throw TidemarkError(.storage, "\(path) is not a usable SQLite database: \(error)")
         }
-        return backend
+        do {
+            let db = readConnection.sql()
+            try await db.raw("PRAGMA busy_timeout = 30000").run()
+            try await db.raw("PRAGMA cache_size = -65536").run()
+        } catch {
+            try? await connection.close()
+            try? await readConnection.close()
+            throw TidemarkError(.storage, "\(path) is not a usable SQLite database: \(error)")
+        }
+        return SQLiteBackend(path: path, connection: connection, readConnection: readConnection)
     }
 
-    private init(path: String, connection: SQLiteConnection) {
+    private init(path: String, connection: SQLiteConnection, readConnection: SQLiteConnection) {
         self.path = path
         self.connection = connection
+        self.readConnection = readConnection
         self.db = connection.sql()
+        self.readDB = readConnection.sql()
     }
 
+    /// On the read connection, in one read transaction: a query of several statements sees one
+    /// committed snapshot.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let db = self.db
-        return try await lock.withLock { try await body(db) }
+        let db = self.readDB
+        return try await readLock.withLock { try await inTransaction(db, begin: "BEGIN", body) }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -65,7 +86,8 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func size() async throws -> Int64 {
-        try await read { db in
+        let db = self.readDB
+        return try await readLock.withLock {
             try await db.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
             var total: Int64 = 0
             for suffix in ["", "-wal"] {
@@ -82,6 +104,9 @@ public final class SQLiteBackend: SQLBackend {
             defer { c = true }
             return !c
         }
-        if first { try await connection.close() }
+        if first {
+            try? await readConnection.close()
+            try await connection.close()
+        }
     }
 }

@@ -1,0 +1,362 @@
+/// A pull reader over UTF-8 JSON bytes, for the one document that is both large and frequent:
+/// an observation with thousands of packages. Foundation's `JSONDecoder` builds a tree of the
+/// whole document first and then walks it through `Codable`'s dynamic containers; reading the
+/// bytes straight into values is several times faster, which is what lets one server take many
+/// changed snapshots a second.
+///
+/// Errors are `TidemarkError(.invalidInput)` naming the field path (`packages[3].evr.version:
+/// expected a string`) or, for broken syntax, the byte offset.
+public struct JSONReader {
+    public let bytes: [UInt8]
+    public private(set) var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// JSON's value kinds, as seen from the next byte.
+    public enum Kind: Sendable { case object, array, string, number, bool, null }
+
+    // MARK: structure
+
+    public mutating func kind() throws(TidemarkError) -> Kind {
+        skipSpace()
+        guard offset < bytes.count else { throw syntax("unexpected end of input") }
+        switch bytes[offset] {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw syntax("unexpected character \(Self.show(bytes[offset]))")
+        }
+    }
+
+    /// Calls `body` with each key of the object at the cursor; `body` must read (or skip) the value.
+    public mutating func readObject(at path: String, _ body: (inout JSONReader, String) throws(TidemarkError) -> Void) throws(TidemarkError) {
+        guard try kind() == .object else { throw mismatch(path, "an object") }
+        offset += 1
+        skipSpace()
+        if peek == UInt8(ascii: "}") {
+            offset += 1
+            return
+        }
+        while true {
+            skipSpace()
+            guard peek == UInt8(ascii: "\"") else { throw syntax("expected a key") }
+            let key = try rawString()
+            skipSpace()
+            guard peek == UInt8(ascii: ":") else { throw syntax("expected ':' after key \"\(key)\"") }
+            offset += 1
+            try body(&self, key)
+            skipSpace()
+            guard offset < bytes.count else { throw syntax("unexpected end of input in an object") }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
+            if bytes[offset] == UInt8(ascii: "}") {
+                offset += 1
+                return
+            }
+            throw syntax("expected ',' or '}'")
+        }
+    }
+
+    /// Calls `body` with each index of the array at the cursor; `body` must read the element.
+    public mutating func readArray(at path: String, _ body: (inout JSONReader, Int) throws(TidemarkError) -> Void) throws(TidemarkError) {
+        guard try kind() == .array else { throw mismatch(path, "an array") }
+        offset += 1
+        skipSpace()
+        if peek == UInt8(ascii: "]") {
+            offset += 1
+            return
+        }
+        var index = 0
+        while true {
+            try body(&self, index)
+            index += 1
+            skipSpace()
+            guard offset < bytes.count else { throw syntax("unexpected end of input in an array") }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
+            if bytes[offset] == UInt8(ascii: "]") {
+                offset += 1
+                return
+            }
+            throw syntax("expected ',' or ']'")
+        }
+    }
+
+    /// True (and consumed) when the value at the cursor is `null`.
+    public mutating func readNull() throws(TidemarkError) -> Bool {
+        guard try kind() == .null else { return false }
+        try literal("null")
+        return true
+    }
+
+    /// Skips one value of any kind, checking its syntax; returns its byte range.
+    @discardableResult
+    public mutating func skipValue() throws(TidemarkError) -> Range<Int> {
+        let k = try kind()
+        let start = offset
+        switch k {
+        case .object: try readObject(at: "") { r, _ throws(TidemarkError) in try r.skipValue() }
+        case .array: try readArray(at: "") { r, _ throws(TidemarkError) in try r.skipValue() }
+        case .string: _ = try rawString()
+        case .number: _ = try numberText()
+        case .bool: _ = try readBool(at: "")
+        case .null: try literal("null")
+        }
+        return start..<offset
+    }
+
+    /// After the top-level value: only white space may follow.
+    public mutating func end() throws(TidemarkError) {
+        skipSpace()
+        guard offset == bytes.count else { throw syntax("unexpected \(Self.show(bytes[offset])) after the document") }
+    }
+
+    // MARK: scalars
+
+    public mutating func readString(at path: String) throws(TidemarkError) -> String {
+        guard try kind() == .string else { throw mismatch(path, "a string") }
+        return try rawString()
+    }
+
+    public mutating func readInt64(at path: String) throws(TidemarkError) -> Int64 {
+        guard try kind() == .number else { throw mismatch(path, "an integer") }
+        let (text, integer) = try numberText()
+        guard integer else { throw TidemarkError(.invalidInput, "\(path): expected an integer, found \(text)") }
+        guard let n = Int64(text) else { throw TidemarkError(.invalidInput, "\(path): \(text) is not a 64-bit integer") }
+        return n
+    }
+
+    public mutating func readBool(at path: String) throws(TidemarkError) -> Bool {
+        guard try kind() == .bool else { throw mismatch(path, "a boolean") }
+        if bytes[offset] == UInt8(ascii: "t") {
+            try literal("true")
+            return true
+        }
+        try literal("false")
+        return false
+    }
+
+    public mutating func readOptionalString(at path: String) throws(TidemarkError) -> String? {
+        try readNull() ? nil : try readString(at: path)
+    }
+
+    public mutating func readOptionalInt64(at path: String) throws(TidemarkError) -> Int64? {
+        try readNull() ? nil : try readInt64(at: path)
+    }
+
+    // MARK: errors
+
+    public func mismatch(_ path: String, _ expected: String) -> TidemarkError {
+        let found: String
+        if offset < bytes.count {
+            switch bytes[offset] {
+            case UInt8(ascii: "{"): found = "an object"
+            case UInt8(ascii: "["): found = "an array"
+            case UInt8(ascii: "\""): found = "a string"
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
+            case UInt8(ascii: "n"): found = "null"
+            default: found = "a number"
+            }
+        } else {
+            found = "the end of input"
+        }
+        return TidemarkError(.invalidInput, "\(path.isEmpty ? "body" : path): expected \(expected), found \(found)")
+    }
+
+    public func syntax(_ what: String) -> TidemarkError {
+        TidemarkError(.invalidInput, "body is not valid JSON: \(what) at byte \(offset)")
+    }
+
+    // MARK: lexing
+
+    private var peek: UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+    private mutating func skipSpace() {
+        while offset < bytes.count {
+            switch bytes[offset] {
+            case 0x20, 0x0a, 0x0d, 0x09: offset += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(TidemarkError) {
+        let n = word.utf8CodeUnitCount
+        guard offset + n <= bytes.count else { throw syntax("unexpected end of input") }
+        let ok = word.withUTF8Buffer { w in
+            for i in 0..<n where bytes[offset + i] != w[i] { return false }
+            return true
+        }
+        guard ok else { throw syntax("unexpected character \(Self.show(bytes[offset]))") }
+        offset += n
+    }
+
+    private mutating func numberText() throws(TidemarkError) -> (text: String, integer: Bool) {
+        let start = offset
+        if peek == UInt8(ascii: "-") { offset += 1 }
+        var digits = 0
+        while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+            offset += 1
+            digits += 1
+        }
+        guard digits > 0 else { throw syntax("a number needs digits") }
+        var integer = true
+        if peek == UInt8(ascii: ".") {
+            integer = false
+            offset += 1
+            var fraction = 0
+            while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+                offset += 1
+                fraction += 1
+            }
+            guard fraction > 0 else { throw syntax("a fraction needs digits") }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            integer = false
+            offset += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { offset += 1 }
+            var exponent = 0
+            while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+                offset += 1
+                exponent += 1
+            }
+            guard exponent > 0 else { throw syntax("an exponent needs digits") }
+        }
+        return (String(decoding: bytes[start..<offset], as: UTF8.self), integer)
+    }
+
+    /// The string at the cursor (opening quote included), unescaped; refuses invalid UTF-8.
+    private mutating func rawString() throws(TidemarkError) -> String {
+        offset += 1
+        let start = offset
+        // Fast path: no escapes.
+        while offset < bytes.count {
+            let c = bytes[offset]
+            if c == UInt8(ascii: "\"") {
+                let s = bytes[start..<offset]
+                offset += 1
+                guard let string = String(validating: s, as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
+                return string
+            }
+            if c == UInt8(ascii: "\\") { break }
+            guard c >= 0x20 else { throw syntax("unescaped control character in a string") }
+            offset += 1
+        }
+        var out = Array(bytes[start..<offset])
+        while offset < bytes.count {
+            let c = bytes[offset]
+            switch c {
+            case UInt8(ascii: "\""):
+                offset += 1
+                guard let string = String(validating: out, as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
+                return string
+            case UInt8(ascii: "\\"):
+                offset += 1
+                guard let e = peek else { throw syntax("unexpected end of input in a string") }
+                offset += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0c)
+                case UInt8(ascii: "n"): out.append(0x0a)
+                case UInt8(ascii: "r"): out.append(0x0d)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        guard offset + 1 < bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+                            throw syntax("unpaired surrogate \\u\(String(scalar, radix: 16))")
+                        }
+                        offset += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw syntax("unpaired surrogate \\u\(String(scalar, radix: 16))") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00..<0xE000).contains(scalar) {
+                        throw syntax("unpaired surrogate \\u\(String(scalar, radix: 16))")
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { throw syntax("invalid \\u escape") }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default:
+                    throw syntax("invalid escape \\\(Self.show(e))")
+                }
+            default:
+                guard c >= 0x20 else { throw syntax("unescaped control character in a string") }
+                out.append(c)
+                offset += 1
+            }
+        }
+        throw syntax("unterminated string")
+    }
+
+    private mutating func hex4() throws(TidemarkError) -> UInt32 {
+        guard offset + 4 <= bytes.count else { throw syntax("unexpected end of input in a \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[offset]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw syntax("invalid \\u escape")
+            }
+            v = v << 4 | d
+            offset += 1
+        }
+        return v
+    }
+
+    private static func show(_ c: UInt8) -> String {
+        c >= 0x21 && c < 0x7f ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(String(c, radix: 16))"
+    }
+}
+
+/// Writes JSON straight into bytes (the counterpart of `JSONReader` for the same hot document).
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    public mutating func raw(_ s: StaticString) { s.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+    public mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+
+    /// `"key":` (keys here are plain ASCII identifiers, written as given).
+    public mutating func key(_ k: StaticString) {
+        bytes.append(UInt8(ascii: "\""))
+        raw(k)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func string(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for c in s.utf8 {
+            switch c {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0a: raw("\\n")
+            case 0x0d: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                raw("\\u00")
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(hex[Int(c >> 4)])
+                bytes.append(hex[Int(c & 15)])
+            default: bytes.append(c)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func optionalString(_ s: String?) {
+        if let s { string(s) } else { raw("null") }
+    }
+
+    public mutating func int(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
+}

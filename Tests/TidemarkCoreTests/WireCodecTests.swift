@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import TidemarkCore
+
+/// The hand-written observation codec must read and write exactly the JSON `Codable` does, and
+/// refuse bad input with the field's path.
+@Suite struct WireCodecTests {
+    static let tricky = Package(
+        format: .rpm, name: "perl-Ünïcode\"quoted\"", evr: EVR(epoch: 2, version: "1.0~rc1", release: "3.1\\back"), arch: "noarch",
+        digest: "abc", vendor: "Vendor/with\nnewline\t\u{1}ctl", source: "x.src.rpm", disturl: "obs://build/𝄞", buildTime: 1_700_000_000, status: nil)
+    static let plain = Package(format: .deb, name: "bash", evr: EVR(version: "5.2", release: ""), arch: "amd64", status: "install ok installed")
+
+    static func observation() -> Observation {
+        Observation(
+            host: "w1", at: Timestamp(seconds: 1_737_453_600), state: PackageState([tricky, plain]), source: .agent,
+            repositories: [Repository(kind: .zypp, alias: "oss", name: "Main", url: "http://x/oss", priority: 99)],
+            installTimes: [tricky.identityKey: 1_700_000_100],
+            changelogs: [tricky.identityKey: [ChangelogEntry(time: 1, author: "a <a@b>", text: "- fix \"it\"")]])
+    }
+
+    @Test func writesWhatCodableReadsAndReadsWhatCodableWrites() throws {
+        let payload = ObservationPayload(Self.observation(), full: true)
+        let fast = payload.json()
+        #expect(try JSONDecoder().decode(ObservationPayload.self, from: Data(fast)) == payload)
+        #expect(try ObservationPayload(json: fast) == payload)
+        let slow = Array(try JSONEncoder().encode(payload))
+        #expect(try ObservationPayload(json: slow) == payload)
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted]
+        #expect(try ObservationPayload(json: Array(try pretty.encode(payload))) == payload)
+        #expect(try ObservationPayload(json: fast).observation() == Self.observation())
+
+        let beat = ObservationPayload(Self.observation(), full: false)
+        #expect(try ObservationPayload(json: beat.json()) == beat)
+        #expect(try JSONDecoder().decode(ObservationPayload.self, from: Data(beat.json())) == beat)
+    }
+
+    @Test func escapesAndUnknownFields() throws {
+        let body = #"""
+            {"extra": {"nested": [1, 2.5e3, true, null, "s"]}, "host": "w\u0031", "at": 1737453600, "source": "agent",
+             "state": "\u00e9", "packages": [{"format": "rpm", "name": "a\ud834\udd1eb\/c", "evr": {"epoch": 0, "version": "1", "release": "2", "x": {}},
+             "arch": "x86_64", "digest": null, "future": [ ]}]}
+            """#
+        let p = try ObservationPayload(json: Array(body.utf8))
+        #expect(p.host == "w1" && p.at.seconds == 1_737_453_600 && p.state.hex == "é")
+        #expect(p.packages?.first?.package.name == "a𝄞b/c")
+        #expect(p.packages?.first?.package.digest == nil)
+    }
+
+    @Test(arguments: [
+        (#"{"host": 1, "at": 0, "source": "agent", "state": "s"}"#, "host: expected a string, found a number"),
+        (#"{"at": 0, "source": "agent", "state": "s"}"#, "host: required field is missing"),
+        (#"{"host": "h", "at": "yesterday", "source": "agent", "state": "s"}"#, "at: not an ISO 8601 time"),
+        (#"{"host": "h", "at": 0, "source": "robot", "state": "s"}"#, "source: 'robot' is not one of"),
+        (#"{"host": "h", "at": 0.5, "source": "agent", "state": "s"}"#, "at: expected an integer, found 0.5"),
+        (#"{"host": "h", "at": 99999999999999999999, "source": "agent", "state": "s"}"#, "is not a 64-bit integer"),
+        (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "packages": {}}"#, "packages: expected an array, found an object"),
+        (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "packages": [{"format": "rpm", "name": "a", "evr": {"epoch": 0, "version": 5.2, "release": "1"}, "arch": "x"}]}"#,
+         "packages[0].evr.version: expected a string, found a number"),
+        (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "packages": [{"format": "rpm", "name": "a", "evr": {"epoch": 0, "version": "1", "release": "1"}}]}"#,
+         "packages[0].arch: required field is missing"),
+        (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "repositories": [{"kind": "zypp"}]}"#, "repositories[0].alias: required field is missing"),
+        (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "repositories": [{"kind": "zypp", "alias": 1, "url": "u", "enabled": true}]}"#, "repositories[0].alias"),
+        (#"{"host": "#, "body is not valid JSON: unexpected end of input"),
+        (#"{"host": "h" "at": 0}"#, "body is not valid JSON: expected ',' or '}' at byte 13"),
+        (#"{"host": "h\x"}"#, "invalid escape"),
+        (#"{"host": "h\ud800"}"#, "unpaired surrogate"),
+        (#"{"host": "h"} x"#, "after the document"),
+        ("[1]", "body: expected an object, found an array"),
+        ("", "unexpected end of input"),
+    ])
+    func refusesBadInputNamingTheField(body: String, message: String) {
+        #expect {
+            _ = try ObservationPayload(json: Array(body.utf8))
+        } throws: { error in
+            guard let e = error as? TidemarkError else { return false }
+            return e.code == .invalidInput && e.message.contains(message)
+        }
+    }
+
+    @Test func refusesInvalidUTF8AndControlCharacters() {
+        let bad: [[UInt8]] = [
+            Array(#"{"host": ""#.utf8) + [0xff, 0xfe] + Array(#"", "at": 0, "source": "agent", "state": "s"}"#.utf8),
+            Array(#"{"host": "a"#.utf8) + [0x0a] + Array(#"b", "at": 0, "source": "agent", "state": "s"}"#.utf8),
+        ]
+        for b in bad {
+            #expect(throws: TidemarkError.self) { _ = try ObservationPayload(json: b) }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The server load benchmark for the closing notes (not part of the tests): a release build, then
+# for SQLite and for PostgreSQL (a throwaway cluster, durable defaults: fsync and synchronous_commit
+# on) a `tidemark server` and, as its own process, `tidemark bench load` playing 1,000 hosts of
+# 3,000 packages over loopback (heartbeats, then changed snapshots). Also the agent's CPU time and
+# peak memory for one collection of a 3,000-package rpm root (built by scripts/bench.sh's recipe).
+#   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+swift build -c release --product tidemark 2>&1 | tail -1
+tidemark=$(swift build -c release --show-bin-path)/tidemark
+work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+port=${BENCH_PORT:-18795}
+server_pid=
+pg_data=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  if [ -n "$pg_data" ]; then runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+run_load() { # $1 = label, $2 = --db value
+  local db=$2
+  "$tidemark" token create --role admin --db "$db" --note bench > "$work/admin.token" 2>/dev/null
+  "$tidemark" server --db "$db" --listen "127.0.0.1:$port" 2> "$work/server-$1.log" &
+  server_pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  echo "== bench load: $1"
+  "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" ${BENCH_LOAD_ARGS:-}
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+}
+
+rm -f "$work"/load.sqlite*
+run_load sqlite "$work/load.sqlite"
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pg_data="$work/pg"
+rm -rf "$pg_data" "$work/pgsock"; mkdir -p "$work/pgsock"
+chown postgres:postgres "$work/pgsock"
+runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg.log" -w \
+  -o "-k $work/pgsock -c listen_addresses= -p 55432 -c max_connections=200" start >/dev/null
+runuser -u postgres -- "$pg_bin/createdb" -h "$work/pgsock" -p 55432 tidemark
+run_load postgresql "postgres:///tidemark?host=$work/pgsock&port=55432&user=postgres"
+
+if [ -d "$work/root3000" ]; then
+  echo "== agent: one collection of a $(rpm --root "$work/root3000" -qa | wc -l)-package root"
+  rm -f "$work"/agent.sqlite*
+  "$tidemark" token create --host bench-agent --db "$work/agent.sqlite" > "$work/agent.token" 2>/dev/null
+  "$tidemark" server --db "$work/agent.sqlite" --listen "127.0.0.1:$port" 2> "$work/server-agent.log" &
+  server_pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  rm -rf "$work/agent-spool"
+  for run in first heartbeat; do
+    /usr/bin/time -f "$run: %U s user, %S s system, %M KB peak RSS" "$tidemark" agent --once --server "http://127.0.0.1:$port" \
+      --token-file "$work/agent.token" --root "$work/root3000" --host bench-agent --spool "$work/agent-spool" 2>&1 | grep -E "user|error" || true
+  done
+else
+  echo "(no $work/root3000: run scripts/bench.sh with the same BENCH_DIR first for the agent figures)"
+fi

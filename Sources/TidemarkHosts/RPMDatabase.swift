@@ -240,39 +240,19 @@ public enum RPMDatabase {
 
     /// The package record of one installed header, as `rpm -qa --qf` would print its fields.
     ///
-    /// Absent EPOCH is 0 (`%{EPOCHNUM}`), absent ARCH (the `gpg-pubkey` pseudo packages) is the
-    /// empty string; absent VENDOR, SOURCERPM, DISTURL, BUILDTIME, SIGMD5 are nil. So is the
-    /// literal value `(none)`, which rpm itself stores as SOURCERPM of `gpg-pubkey`: `rpm -qa`
-    /// prints both the same way, and an imported `rpm -qa` list must give the same identity as
-    /// a native snapshot of the same host.
+    /// The header → `Package` mapping itself is `RPMHeader.package(digest:)` in TidemarkRPM,
+    /// shared with the `.rpm` file reader so that an archived file and the package installed
+    /// from it have the same identity; the digest of an installed header is its SIGMD5.
     public static func record(from h: RPMHeader, changelogs: Bool = true) throws(TidemarkError) -> (InstalledPackage, [ChangelogEntry]) {
-        guard let name = try h.string(.name) else { throw TidemarkError(.corrupt, "header has no NAME") }
-        guard let version = try h.string(.version) else { throw TidemarkError(.corrupt, "header of '\(name)' has no VERSION") }
-        guard let release = try h.string(.release) else { throw TidemarkError(.corrupt, "header of '\(name)' has no RELEASE") }
-        let epoch = try h.int32(.epoch).map { Int($0) } ?? 0
-        let pkg = Package(
-            format: .rpm, name: name, evr: EVR(epoch: epoch, version: version, release: release),
-            arch: try h.string(.arch) ?? "", digest: try h.hex(.sigMD5), vendor: none(try h.string(.vendor)),
-            source: none(try h.string(.sourceRPM)), disturl: none(try h.string(.disturl)),
-            buildTime: try h.int64(.buildTime).map { Int64(truncatingIfNeeded: $0) })
+        let pkg = try h.package(digest: try h.hex(.sigMD5))
         let installed = InstalledPackage(pkg, installTime: try h.int64(.installTime).map { Int64(truncatingIfNeeded: $0) })
-        guard changelogs, let times = try h.int32Array(.changelogTime) else { return (installed, []) }
-        let names = try h.stringArray(.changelogName) ?? []
-        let texts = try h.stringArray(.changelogText) ?? []
-        guard names.count == times.count, texts.count == times.count else {
-            throw TidemarkError(
-                .corrupt,
-                "header of '\(name)' has \(times.count) CHANGELOGTIME, \(names.count) CHANGELOGNAME and \(texts.count) CHANGELOGTEXT values (must be equal)")
-        }
-        var log: [ChangelogEntry] = []
-        log.reserveCapacity(times.count)
-        for i in times.indices { log.append(ChangelogEntry(time: Int64(times[i]), author: names[i], text: texts[i])) }
-        return (installed, log)
+        guard changelogs else { return (installed, []) }
+        return (installed, try h.changelog())
     }
 
-    /// `(none)` is rpm's word for "no value"; see `record(from:)`.
+    /// `(none)` is rpm's word for "no value"; see `RPMHeader.package(digest:)`.
     @inline(__always)
-    static func none(_ s: String?) -> String? { s == "(none)" ? nil : s }
+    static func none(_ s: String?) -> String? { RPMHeader.noneAsNil(s) }
 
     // MARK: Through the rpm tool
 

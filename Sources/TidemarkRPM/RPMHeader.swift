@@ -41,12 +41,98 @@ public struct RPMTag: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let installTID = RPMTag(1128)
     public static let disturl = RPMTag(1123)
 
+    // What an `.rpm` file reader and an rpm-md generator need (createrepo_c's primary.xml,
+    // filelists.xml and other.xml read these).
+    public static let longArchiveSize = RPMTag(271)
+    /// DESCRIPTION; named so to stay apart from `CustomStringConvertible.description`.
+    public static let packageDescription = RPMTag(1005)
+    public static let distribution = RPMTag(1010)
+    public static let packager = RPMTag(1015)
+    public static let group = RPMTag(1016)
+    public static let url = RPMTag(1020)
+    public static let os = RPMTag(1021)
+    /// Full file paths of v3 packages (before DIRNAMES/BASENAMES/DIRINDEXES).
+    public static let oldFileNames = RPMTag(1027)
+    public static let fileSizes = RPMTag(1028)
+    public static let fileModes = RPMTag(1030)
+    public static let fileMTimes = RPMTag(1034)
+    public static let fileDigests = RPMTag(1035)
+    public static let fileLinkTos = RPMTag(1036)
+    public static let fileFlags = RPMTag(1037)
+    public static let fileUserName = RPMTag(1039)
+    public static let fileGroupName = RPMTag(1040)
+    public static let archiveSize = RPMTag(1046)
+    public static let provideName = RPMTag(1047)
+    public static let requireFlags = RPMTag(1048)
+    public static let requireName = RPMTag(1049)
+    public static let requireVersion = RPMTag(1050)
+    public static let conflictFlags = RPMTag(1053)
+    public static let conflictName = RPMTag(1054)
+    public static let conflictVersion = RPMTag(1055)
+    public static let rpmVersion = RPMTag(1064)
+    public static let obsoleteName = RPMTag(1090)
+    /// Present (value 1) in source packages.
+    public static let sourcePackage = RPMTag(1106)
+    public static let provideFlags = RPMTag(1112)
+    public static let provideVersion = RPMTag(1113)
+    public static let obsoleteFlags = RPMTag(1114)
+    public static let obsoleteVersion = RPMTag(1115)
+    public static let dirIndexes = RPMTag(1116)
+    public static let baseNames = RPMTag(1117)
+    public static let dirNames = RPMTag(1118)
+    public static let payloadFormat = RPMTag(1124)
+    public static let payloadCompressor = RPMTag(1125)
+    public static let payloadFlags = RPMTag(1126)
+    /// SUSE's weak dependencies before rpm 4.12 had RECOMMENDS & co (the STRONG flag, 1 << 27,
+    /// turns a suggest into a recommend and an enhance into a supplement).
+    public static let oldSuggestsName = RPMTag(1156)
+    public static let oldSuggestsVersion = RPMTag(1157)
+    public static let oldSuggestsFlags = RPMTag(1158)
+    public static let oldEnhancesName = RPMTag(1159)
+    public static let oldEnhancesVersion = RPMTag(1160)
+    public static let oldEnhancesFlags = RPMTag(1161)
+    public static let longFileSizes = RPMTag(5008)
+    public static let longSize = RPMTag(5009)
+    public static let fileDigestAlgo = RPMTag(5011)
+    public static let recommendName = RPMTag(5046)
+    public static let recommendVersion = RPMTag(5047)
+    public static let recommendFlags = RPMTag(5048)
+    public static let suggestName = RPMTag(5049)
+    public static let suggestVersion = RPMTag(5050)
+    public static let suggestFlags = RPMTag(5051)
+    public static let supplementName = RPMTag(5052)
+    public static let supplementVersion = RPMTag(5053)
+    public static let supplementFlags = RPMTag(5054)
+    public static let enhanceName = RPMTag(5055)
+    public static let enhanceVersion = RPMTag(5056)
+    public static let enhanceFlags = RPMTag(5057)
+    /// Hex digests of the compressed payload (the bytes after the main header), algorithm in
+    /// PAYLOADDIGESTALGO (an OpenPGP hash id; 8 = SHA-256, the default since rpm 4.14).
+    public static let payloadDigest = RPMTag(5092)
+    public static let payloadDigestAlgo = RPMTag(5093)
+    /// The same digest over the uncompressed payload (rpm >= 4.16).
+    public static let payloadDigestAlt = RPMTag(5097)
+
     static let names: [UInt32: String] = [
         63: "HEADERIMMUTABLE", 100: "HEADERI18NTABLE", 257: "SIGSIZE", 261: "SIGMD5", 269: "SHA1HEADER",
-        273: "SHA256HEADER", 1000: "NAME", 1001: "VERSION", 1002: "RELEASE", 1003: "EPOCH",
+        271: "LONGARCHIVESIZE", 273: "SHA256HEADER", 1000: "NAME", 1001: "VERSION", 1002: "RELEASE", 1003: "EPOCH",
         1004: "SUMMARY", 1005: "DESCRIPTION", 1006: "BUILDTIME", 1007: "BUILDHOST", 1008: "INSTALLTIME",
-        1009: "SIZE", 1011: "VENDOR", 1014: "LICENSE", 1022: "ARCH", 1044: "SOURCERPM",
-        1080: "CHANGELOGTIME", 1081: "CHANGELOGNAME", 1082: "CHANGELOGTEXT", 1123: "DISTURL", 1128: "INSTALLTID",
+        1009: "SIZE", 1010: "DISTRIBUTION", 1011: "VENDOR", 1014: "LICENSE", 1015: "PACKAGER", 1016: "GROUP",
+        1020: "URL", 1021: "OS", 1022: "ARCH", 1027: "OLDFILENAMES", 1028: "FILESIZES", 1030: "FILEMODES",
+        1034: "FILEMTIMES", 1035: "FILEDIGESTS", 1036: "FILELINKTOS", 1037: "FILEFLAGS", 1039: "FILEUSERNAME",
+        1040: "FILEGROUPNAME", 1044: "SOURCERPM", 1046: "ARCHIVESIZE", 1047: "PROVIDENAME", 1048: "REQUIREFLAGS",
+        1049: "REQUIRENAME", 1050: "REQUIREVERSION", 1053: "CONFLICTFLAGS", 1054: "CONFLICTNAME",
+        1055: "CONFLICTVERSION", 1064: "RPMVERSION", 1080: "CHANGELOGTIME", 1081: "CHANGELOGNAME",
+        1082: "CHANGELOGTEXT", 1090: "OBSOLETENAME", 1106: "SOURCEPACKAGE", 1112: "PROVIDEFLAGS",
+        1113: "PROVIDEVERSION", 1114: "OBSOLETEFLAGS", 1115: "OBSOLETEVERSION", 1116: "DIRINDEXES",
+        1117: "BASENAMES", 1118: "DIRNAMES", 1123: "DISTURL", 1124: "PAYLOADFORMAT", 1125: "PAYLOADCOMPRESSOR",
+        1126: "PAYLOADFLAGS", 1128: "INSTALLTID", 1156: "OLDSUGGESTSNAME", 1157: "OLDSUGGESTSVERSION",
+        1158: "OLDSUGGESTSFLAGS", 1159: "OLDENHANCESNAME", 1160: "OLDENHANCESVERSION", 1161: "OLDENHANCESFLAGS",
+        5008: "LONGFILESIZES", 5009: "LONGSIZE", 5011: "FILEDIGESTALGO", 5046: "RECOMMENDNAME",
+        5047: "RECOMMENDVERSION", 5048: "RECOMMENDFLAGS", 5049: "SUGGESTNAME", 5050: "SUGGESTVERSION",
+        5051: "SUGGESTFLAGS", 5052: "SUPPLEMENTNAME", 5053: "SUPPLEMENTVERSION", 5054: "SUPPLEMENTFLAGS",
+        5055: "ENHANCENAME", 5056: "ENHANCEVERSION", 5057: "ENHANCEFLAGS", 5092: "PAYLOADDIGEST",
+        5093: "PAYLOADDIGESTALGO", 5097: "PAYLOADDIGESTALT",
     ]
 
     /// `1000 (NAME)`: error messages name the tag both ways.
@@ -243,6 +329,11 @@ public struct RPMHeader: Sendable {
             }
         } else if type == .string, count != 1 {
             throw TidemarkError(.corrupt, "rpm header: \(at) is a STRING with count \(count) (must be 1)")
+        } else if count > dataLength - offset {
+            // every string takes at least its NUL: a larger count cannot be real, and reading it
+            // would reserve memory for it before finding out
+            throw TidemarkError(
+                .corrupt, "rpm header: \(at): \(count) \(type.label) values at data offset \(offset) cannot fit the \(dataLength)-byte data store")
         }
     }
 

@@ -75,6 +75,25 @@ public struct RPMSpec: Sendable, Hashable {
     public var buildMainPackage: Bool
     /// Fixes BUILDTIME (via `SOURCE_DATE_EPOCH`); nil: the time of the build.
     public var buildTime: Int64?
+    /// `Requires(pre):` lines (RPMSENSE_SCRIPT_PRE, createrepo_c's `pre="1"`).
+    public var requiresPre: [String] = []
+    /// Weak dependencies (`Recommends:` & co).
+    public var recommends: [String] = []
+    public var suggests: [String] = []
+    public var supplements: [String] = []
+    public var enhances: [String] = []
+    /// Directories the main package owns (`%dir`), created empty.
+    public var directories: [String] = []
+    /// `%ghost` files of the main package: listed, created empty in the build root, not in the payload.
+    public var ghosts: [String] = []
+    public var url: String?
+    public var group: String?
+    public var packager: String?
+    /// The `%description` text; nil: the summary.
+    public var description: String?
+    /// `%_binary_payload` / `%_source_payload`: `w.ufdio` (uncompressed, fast) unless a test
+    /// needs a compressed payload (`w9.gzdio`, `w2.xzdio`, `w3.zstdio`).
+    public var payload: String = "w.ufdio"
 
     public init(
         name: String, epoch: Int? = nil, version: String, release: String = "1", arch: String = "noarch",
@@ -120,13 +139,13 @@ public struct RPMSpec: Sendable, Hashable {
     /// The spec text. Files are copied from `%{_sourcedir}/tm-N` (written by `RPMBuilder`).
     public func text() -> String {
         var s = """
-            # Fast, reproducible test builds: no payload compression, no post-install scripts
+            # Fast, reproducible test builds: uncompressed payload (unless `payload` is set), no post-install scripts
             # (strip, brp checks), no debuginfo, no build-id links, no automatic dependencies.
-            %global _binary_payload w.ufdio
+            %global _binary_payload \(payload)
             %define __os_install_post %{nil}
             %define debug_package %{nil}
             %define _build_id_links none
-            %define _source_payload w.ufdio
+            %define _source_payload \(payload)
 
             """
         if let disturl { s += "%define disturl \(RPMSpec.escape(disturl))\n" }
@@ -134,13 +153,21 @@ public struct RPMSpec: Sendable, Hashable {
         if let epoch { s += "Epoch: \(epoch)\n" }
         s += "Version: \(version)\nRelease: \(release)\nSummary: \(RPMSpec.escape(summary))\nLicense: \(RPMSpec.escape(license))\n"
         if let vendor { s += "Vendor: \(RPMSpec.escape(vendor))\n" }
+        if let url { s += "URL: \(RPMSpec.escape(url))\n" }
+        if let group { s += "Group: \(RPMSpec.escape(group))\n" }
+        if let packager { s += "Packager: \(RPMSpec.escape(packager))\n" }
         if arch == "noarch" { s += "BuildArch: noarch\n" }
         s += "AutoReqProv: no\n"
         for r in requires { s += "Requires: \(r)\n" }
         for p in provides { s += "Provides: \(p)\n" }
         for c in conflicts { s += "Conflicts: \(c)\n" }
         for o in obsoletes { s += "Obsoletes: \(o)\n" }
-        s += "\n%description\n\(RPMSpec.escape(summary))\n\n"
+        for r in requiresPre { s += "Requires(pre): \(r)\n" }
+        for r in recommends { s += "Recommends: \(r)\n" }
+        for r in suggests { s += "Suggests: \(r)\n" }
+        for r in supplements { s += "Supplements: \(r)\n" }
+        for r in enhances { s += "Enhances: \(r)\n" }
+        s += "\n%description\n\(RPMSpec.escape(description ?? summary))\n\n"
         for sub in subpackages {
             s += "%package -n \(sub.name)\nSummary: \(RPMSpec.escape(sub.summary))\n"
             if sub.noarch { s += "BuildArch: noarch\n" }
@@ -152,12 +179,18 @@ public struct RPMSpec: Sendable, Hashable {
         for (n, f) in allFiles.enumerated() {
             s += "install -D -m \(f.mode) %{_sourcedir}/tm-\(n) %{buildroot}\(f.path)\n"
         }
+        for d in directories { s += "mkdir -p %{buildroot}\(d)\n" }
+        for g in ghosts { s += "mkdir -p \"$(dirname %{buildroot}\(g))\" && touch %{buildroot}\(g)\n" }
         func filesSection(_ header: String, _ files: [PackageFile]) -> String {
             var t = "\n\(header)\n"
             for f in files { t += (f.isConfig ? "%config(noreplace) " : "") + f.path + "\n" }
             return t
         }
-        if buildMainPackage { s += filesSection("%files", files) }
+        if buildMainPackage {
+            s += filesSection("%files", files)
+            for d in directories { s += "%dir \(d)\n" }
+            for g in ghosts { s += "%ghost \(g)\n" }
+        }
         for sub in subpackages { s += filesSection("%files -n \(sub.name)", sub.files) }
         if !changelog.isEmpty {
             s += "\n%changelog\n"
@@ -198,6 +231,24 @@ public struct RPMBuilder: Sendable {
         }
         if spec.arch != "noarch" { args += ["--target", spec.arch] }
         return try run(args + [specFile], env: env)
+    }
+
+    /// Builds the source package of the spec (`rpmbuild -bs`); returns the `.src.rpm` path.
+    public func buildSource(_ spec: RPMSpec) throws(TidemarkError) -> String {
+        let top = try uniqueTopdir(spec.name)
+        let specFile = "\(top)/SPECS/\(spec.name).spec"
+        try FileSystem.write(spec.text(), to: specFile)
+        var env: [String: String] = [:]
+        var args = ["-bs", "--define", "_topdir \(top)", "--define", "_buildhost tidemark-test"]
+        if let t = spec.buildTime {
+            env["SOURCE_DATE_EPOCH"] = String(t)
+            args += ["--define", "use_source_date_epoch_as_buildtime 1"]
+        }
+        let paths = try run(args + [specFile], env: env)
+        guard let src = paths.first(where: { $0.hasSuffix(".src.rpm") }) else {
+            throw TidemarkError(.toolFailed, "rpmbuild -bs wrote no .src.rpm (wrote \(paths))")
+        }
+        return src
     }
 
     /// Builds `count` empty noarch packages `PREFIX-00000` … from ONE spec of subpackages: the

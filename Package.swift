@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "TidemarkCore"),
@@ -39,6 +40,8 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
         ),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "TidemarkRepo", dependencies: ["TidemarkCore", "TidemarkRPM", "TidemarkHosts", "CZlib"]),
         .target(
             name: "TidemarkStore",
             dependencies: [
@@ -62,6 +65,8 @@ let package = Package(
             dependencies: [
                 "TidemarkCore", "TidemarkStore", "TidemarkHosts",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -82,6 +87,7 @@ let package = Package(
         ),
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkRPMTests", dependencies: ["TidemarkRPM", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkRepoTests", dependencies: ["TidemarkRepo", "TidemarkRPM", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkHostsTests", dependencies: ["TidemarkHosts", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkTestSupport"]),
         .testTarget(

@@ -37,10 +37,11 @@ run_load sqlite "$work/load.sqlite"
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 pg_data="$work/pg"
-rm -rf "$pg_data" "$work/pgsock"; mkdir -p "$work/pgsock"
-chown postgres:postgres "$work/pgsock"
+rm -rf "$pg_data" "$work/pgsock"; mkdir -p "$work/pgsock" "$pg_data"
+chmod a+x "$work"   # initdb and the server run as postgres (they refuse root)
+chown postgres:postgres "$work/pgsock" "$pg_data"
 runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg.log" -w \
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pgsock/server.log" -w \
   -o "-k $work/pgsock -c listen_addresses= -p 55432 -c max_connections=200" start >/dev/null
 runuser -u postgres -- "$pg_bin/createdb" -h "$work/pgsock" -p 55432 tidemark
 run_load postgresql "postgres:///tidemark?host=$work/pgsock&port=55432&user=postgres"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests talk to (rpm, rpmbuild, zypper, createrepo_c, dpkg-deb,
-# compressors for rotated logs, faketime for the demo). Idempotent; needs root or sudo.
+# compressors for rotated logs and repository metadata, faketime for the demo) and zlib's headers
+# (the CZlib module: TidemarkRepo's gzip). Idempotent; needs root or sudo.
 set -euo pipefail
-pkgs=(curl sqlite3 rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils postgresql)
+pkgs=(curl sqlite3 rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils postgresql zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

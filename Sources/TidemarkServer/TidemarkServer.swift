@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOPosix
 import Logging
 import Synchronization
 import TidemarkCore
@@ -262,7 +264,8 @@ public struct TidemarkServer: Sendable {
 
     func postObservation(_ req: Request, _ ctx: ServerContext) async throws -> Response {
         let token = try await authorize(req, ctx, .report)
-        let payload = try ObservationPayload(json: Array(try await readBody(req).readableBytesView))
+        let body = try await readBody(req)
+        let payload = try await decodePool.runIfActive { try ObservationPayload(json: Array(body.readableBytesView)) }
         if token.role == .host, payload.host != token.host {
             throw APIError.forbidden("token \(token.id) may only report host \(token.host ?? "?"), not \(payload.host)")
         }
@@ -276,7 +279,9 @@ public struct TidemarkServer: Sendable {
             }
             // observation() computes the content address once and refuses a mismatch.
             let full: Observation?
-            do { full = try payload.observation() } catch { throw APIError(.unprocessableContent, error.code.rawValue, error.message) }
+            do { full = try await decodePool.runIfActive { try payload.observation() } } catch let error as TidemarkError {
+                throw APIError(.unprocessableContent, error.code.rawValue, error.message)
+            }
             guard let full else { throw APIError.invalidBody("packages: missing") }
             observation = full
         } else {
@@ -366,6 +371,15 @@ private func route(
         return try await handler(req, ctx)
     }
 }
+
+/// Threads for the CPU-heavy part of an observation (decoding thousands of packages, hashing the
+/// state), apart from Swift's cooperative pool: a long decode there holds up every other task,
+/// above all the store's group-commit writer, which resumes after each database round trip.
+private let decodePool: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: max(1, System.coreCount))
+    pool.start()
+    return pool
+}()
 
 func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try TidemarkJSON.document(value))))

@@ -154,6 +154,53 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Concurrent heartbeats are recorded set-based when grouped; duplicates, conflicts, unknown
+    /// states and changed states among them still get their own outcomes.
+    @Test(arguments: Backend.allCases) func groupedHeartbeatsKeepTheirOwnOutcomes(backend: Backend) async throws {
+        try await withStore(backend) { store, _ in
+            let a = [Self.pkg("a", "1")], b = [Self.pkg("a", "2")]
+            for h in 0..<20 {
+                var o = Self.obs("h\(h)", 100, a)
+                o.repositories = [Repository(kind: .zypp, alias: "r\(h)", url: "http://x/\(h)")]
+                _ = try await store.record([o])
+            }
+            _ = try await store.record([Self.obs("other", 100, b)])
+            func beat(_ host: String, _ t: Int64, _ state: StateID) -> Observation {
+                Observation(host: host, at: Timestamp(seconds: t), state: PackageState(reference: state), source: .agent)
+            }
+            let sa = PackageState(a).id, sb = PackageState(b).id
+            var calls: [(Observation, String)] = []
+            for h in 0..<20 { for t in [200, 300, 400] as [Int64] { calls.append((beat("h\(h)", t, sa), "recorded")) } }
+            calls.append((beat("h0", 100, sa), "duplicate"))
+            calls.append((beat("h1", 100, sb), "conflict"))
+            calls.append((beat("h2", 250, sb), "recorded"))   // a known state, but not the host's: spans change
+            calls.append((beat("h3", 500, StateID(hex: String(repeating: "0", count: 64))), "unknown_state"))
+            calls.append((beat("nobody", 100, sa), "recorded"))  // a new host reporting a known state
+            let results = await withTaskGroup(of: (Int, String).self) { group in
+                for (i, (o, _)) in calls.enumerated() {
+                    group.addTask {
+                        do {
+                            let r = try await store.record([o])
+                            return (i, r == [.duplicate] ? "duplicate" : r == [.recorded] ? "recorded" : "\(r)")
+                        } catch let e as TidemarkError { return (i, e.code.rawValue) } catch { return (i, "\(error)") }
+                    }
+                }
+                var out = [String](repeating: "", count: calls.count)
+                for await (i, r) in group { out[i] = r }
+                return out
+            }
+            for (i, (o, expected)) in calls.enumerated() {
+                #expect(results[i] == expected, "\(o.host)@\(o.at.seconds): \(results[i])")
+            }
+            #expect(try await store.observations(host: "h5", since: nil, until: nil).map(\.at.seconds) == [100, 200, 300, 400])
+            #expect(try await store.repositories(host: "h5", at: Timestamp(seconds: 400))?.map(\.alias) == ["r5"])
+            // h2 changed to b at 250 and back to a at 300: the spans say so
+            #expect(try await store.whereIs(name: "a", at: Timestamp(seconds: 260)).versions.first { $0.evr == "2-1" }?.hosts.contains("h2") == true)
+            #expect(try await store.whereIs(name: "a", at: Timestamp(seconds: 310)).versions.first { $0.evr == "2-1" }?.hosts.contains("h2") != true)
+            #expect(try await store.observations(host: "nobody", since: nil, until: nil).count == 1)
+        }
+    }
+
     /// A heartbeat (a state sent by reference) without repositories keeps those of the host's
     /// previous observation of the same state; a changed state does not inherit them.
     @Test(arguments: Backend.allCases) func heartbeatsCarryRepositoriesForward(backend: Backend) async throws {

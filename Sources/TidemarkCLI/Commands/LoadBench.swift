@@ -47,6 +47,8 @@ extension BenchCommand {
             let rounds = Shared([Int](repeating: 0, count: hosts))
 
             // warm-up: every host known with a full state
+            let warmup = ContinuousClock.now
+            Output.warn("load: warm-up: \(hosts) full states")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for w in 0..<concurrency {
                     group.addTask {
@@ -104,7 +106,9 @@ extension BenchCommand {
                 return String(format: "%.1f ms", s[min(s.count - 1, Int(Double(s.count) * p))])
             }
             let half = Double(duration) / 2
+            Output.warn("load: warm-up took \(ContinuousClock.now - warmup); heartbeats for \(half) s")
             let beats = await phase(half, changed: false)
+            Output.warn("load: changed snapshots for \(half) s")
             let snaps = await phase(half, changed: true)
             await client.shutdown()
             Output.line("load: \(hosts) hosts, \(packages) packages each, \(concurrency) concurrent requests, \(server)")

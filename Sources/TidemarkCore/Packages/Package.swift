@@ -85,25 +85,44 @@ public struct Package: Sendable, Hashable, Codable {
         }
     }
 
+    /// Bytes, not `[String].joined`: states of thousands of packages are rebuilt from every
+    /// full observation. Escapes exactly as before: `\\`, tab and newline, except the newline of
+    /// a CR LF pair (one Character, which the Character-wise original left alone).
     private mutating func rekey() {
-        func f(_ s: String?) -> String {
-            guard let s else { return "\\N" }
-            if !s.utf8.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 }) { return s }
-            var out = ""
-            for c in s {
+        var out: [UInt8] = []
+        out.reserveCapacity(192)
+        func add(_ s: String?) {
+            guard let s else {
+                out.append(92)
+                out.append(78)
+                return
+            }
+            var previous: UInt8 = 0
+            for c in s.utf8 {
                 switch c {
-                case "\\": out += "\\\\"
-                case "\t": out += "\\t"
-                case "\n": out += "\\n"
+                case 92: out.append(92); out.append(92)
+                case 9: out.append(92); out.append(116)
+                case 10 where previous != 13: out.append(92); out.append(110)
                 default: out.append(c)
                 }
+                previous = c
             }
-            return out
         }
-        identityKey = [
-            format.rawValue, f(name), String(evr.epoch), f(evr.version), f(evr.release), f(arch), f(digest),
-            f(vendor), f(source), f(disturl), buildTime.map(String.init) ?? "\\N", f(status),
-        ].joined(separator: "\t")
+        func tab() { out.append(9) }
+        add(format.rawValue); tab()
+        add(name); tab()
+        out.append(contentsOf: String(evr.epoch).utf8); tab()
+        add(evr.version); tab()
+        add(evr.release); tab()
+        add(arch); tab()
+        add(digest); tab()
+        add(vendor); tab()
+        add(source); tab()
+        add(disturl); tab()
+        if let t = buildTime { out.append(contentsOf: String(t).utf8) } else { add(nil) }
+        tab()
+        add(status)
+        identityKey = String(decoding: out, as: UTF8.self)
     }
 
     /// Sort order inside a state: name, arch, then version order, then identity.

@@ -236,17 +236,22 @@ public struct JSONReader {
     private mutating func rawString() throws(TidemarkError) -> String {
         offset += 1
         let start = offset
+        var ascii = true
         // Fast path: no escapes.
         while offset < bytes.count {
             let c = bytes[offset]
             if c == UInt8(ascii: "\"") {
-                let s = bytes[start..<offset]
+                let end = offset
                 offset += 1
-                guard let string = String(validating: s, as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
+                if ascii {
+                    return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+                }
+                guard let string = String(validating: bytes[start..<end], as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
                 return string
             }
             if c == UInt8(ascii: "\\") { break }
             guard c >= 0x20 else { throw syntax("unescaped control character in a string") }
+            if c >= 0x80 { ascii = false }
             offset += 1
         }
         var out = Array(bytes[start..<offset])

@@ -69,6 +69,10 @@ public final class PostgresBackend: SQLBackend {
         try await onConnection { db in try await inTransaction(db, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body) }
     }
 
+    public func readStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await onConnection(body)
+    }
+
     /// BEGIN … COMMIT on ONE leased connection (READ COMMITTED: every statement sees what other
     /// writers committed before it, which the per-host locks rely on). Not `withTransaction`:
     /// that wraps the body's errors, and the store's conflicts must reach the caller as they are.
@@ -80,6 +84,18 @@ public final class PostgresBackend: SQLBackend {
     /// crashed writer never leaves it behind. Two names that share a hash merely wait for each other.
     public func lockHost(_ name: String, db: any SQLDatabase) async throws {
         try await db.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: name), 0))").run()
+    }
+
+    /// All in one statement, in the order given (a group commit locks its hosts sorted).
+    public func lockHosts(_ names: [String], db: any SQLDatabase) async throws {
+        guard names.count > 1 else {
+            for name in names { try await lockHost(name, db: db) }
+            return
+        }
+        try await db.raw("""
+            SELECT pg_advisory_xact_lock(hashtextextended(x.h, 0))
+            FROM (SELECT h FROM unnest(\(bind: names)::text[]) WITH ORDINALITY AS u(h, n) ORDER BY n) x
+            """).run()
     }
 
     /// One transaction-scoped advisory lock (in the two-key space, apart from the hosts' keys).

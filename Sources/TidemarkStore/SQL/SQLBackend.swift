@@ -20,8 +20,12 @@ public enum StoreDialect: String, Sendable {
 /// several processes at once, so it needs the locks below.
 public protocol SQLBackend: Sendable {
     var dialect: StoreDialect { get }
-    /// Runs `body` with a database for reads.
+    /// Runs `body` with a database for reads, in one read transaction (one snapshot).
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body`, a single statement, without a transaction around it (a statement sees one
+    /// snapshot anyway): for the per-request token check, where BEGIN and COMMIT would triple
+    /// the round trips.
+    func readStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Bytes on disk.
@@ -33,6 +37,8 @@ public protocol SQLBackend: Sendable {
     /// neighbouring observations and then rewriting its spans cannot interleave with another
     /// process doing the same (which would duplicate or tear spans).
     func lockHost(_ name: String, db: any SQLDatabase) async throws
+    /// `lockHost` for each name, in the given order (callers sort), possibly in one statement.
+    func lockHosts(_ names: [String], db: any SQLDatabase) async throws
     /// Called inside `transaction` before inserting shared, content-addressed rows (packages,
     /// changelogs, states, repository sets): holds off other writers that insert such rows until
     /// this transaction ends. Without it two writers inserting overlapping new rows in different
@@ -47,6 +53,9 @@ public protocol SQLBackend: Sendable {
 /// the database's one write lock), the locks are implied and cost nothing.
 extension SQLBackend {
     public func lockHost(_ name: String, db: any SQLDatabase) async throws {}
+    public func lockHosts(_ names: [String], db: any SQLDatabase) async throws {
+        for name in names { try await lockHost(name, db: db) }
+    }
     public func lockSharedRows(db: any SQLDatabase) async throws {}
     public func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
 }

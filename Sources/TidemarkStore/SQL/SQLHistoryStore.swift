@@ -32,13 +32,31 @@ public final class SQLHistoryStore: HistoryStore {
         var states: [String: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
         var memberOrder: [Int64] = []
+        var memberHead = 0
+        var memberIDs = 0
+
+        /// Bounded by ids held (8 bytes each), not by states: a fleet of 1,000 hosts of 3,000
+        /// packages keeps every host's current state (24 MB), so recording a host's next
+        /// observation never rebuilds its previous state from the delta chain.
+        static let maxMemberIDs = 16 << 20
 
         mutating func remember(members ids: [Int64], of state: Int64) {
-            if members[state] == nil {
+            if let old = members[state] {
+                memberIDs -= old.count
+            } else {
                 memberOrder.append(state)
-                if memberOrder.count > 256 { members[memberOrder.removeFirst()] = nil }
             }
             members[state] = ids
+            memberIDs += ids.count
+            while memberIDs > Self.maxMemberIDs, memberHead < memberOrder.count {
+                let evicted = memberOrder[memberHead]
+                memberHead += 1
+                if let old = members.removeValue(forKey: evicted) { memberIDs -= old.count }
+            }
+            if memberHead > 4096, memberHead * 2 > memberOrder.count {
+                memberOrder.removeFirst(memberHead)
+                memberHead = 0
+            }
         }
     }
 
@@ -138,35 +156,95 @@ public final class SQLHistoryStore: HistoryStore {
         let results: [Result<[RecordOutcome], any Error>]
         do {
             results = try await backend.transaction { db in
-                for host in hosts { try await self.lockHost(host, db: db, pending: pending) }
+                try await self.backend.lockHosts(hosts, db: db)
+                pending.lockedHosts.formUnion(hosts)
                 if batches.count == 1 {
                     var outcomes: [RecordOutcome] = []
                     for o in batches[0] { outcomes.append(try await self.recordOne(o, db: db, pending: pending)) }
                     return [.success(outcomes)]
                 }
-                var results: [Result<[RecordOutcome], any Error>] = []
-                for batch in batches {
+                var results = [Result<[RecordOutcome], any Error>?](repeating: nil, count: batches.count)
+                for (i, outcome) in try await self.recordHeartbeats(batches, db: db, pending: pending) { results[i] = .success([outcome]) }
+                for (i, batch) in batches.enumerated() where results[i] == nil {
+                    // A lone heartbeat refuses (unknown state, conflict) before it writes anything:
+                    // it needs no savepoint, and heartbeats are most of what is grouped.
+                    if batch.count == 1, batch[0].state.isReference, batch[0].repositories == nil {
+                        do { results[i] = .success([try await self.recordOne(batch[0], db: db, pending: pending)]) } catch { results[i] = .failure(error) }
+                        continue
+                    }
                     let mark = pending.mark
                     try await db.raw("SAVEPOINT batch").run()
                     do {
                         var outcomes: [RecordOutcome] = []
                         for o in batch { outcomes.append(try await self.recordOne(o, db: db, pending: pending)) }
                         try await db.raw("RELEASE SAVEPOINT batch").run()
-                        results.append(.success(outcomes))
+                        results[i] = .success(outcomes)
                     } catch {
                         try await db.raw("ROLLBACK TO SAVEPOINT batch").run()
                         try await db.raw("RELEASE SAVEPOINT batch").run()
                         pending.restore(mark)
-                        results.append(.failure(error))
+                        results[i] = .failure(error)
                     }
                 }
-                return results
+                return results.map { $0! }
             }
         } catch where batches.count == 1 {
             return [.failure(error)]
         }
         publish(pending)
         return results
+    }
+
+    /// The common case of a group, set-based: lone heartbeats of known hosts whose state is the
+    /// one their previous observation has. One statement reads every such host's neighbours, one
+    /// inserts them all; nothing else changes (a heartbeat opens and closes no span, and keeps the
+    /// previous observation's repositories). Returns the batches it recorded; everything else
+    /// (a duplicate, a changed state, an unknown host or state) is left to `recordOne`.
+    private func recordHeartbeats(_ batches: [[Observation]], db: any SQLDatabase, pending: Pending) async throws -> [(Int, RecordOutcome)] {
+        struct Candidate { var batch: Int; var host: Int64; var at: Int64; var state: Int64; var source: String }
+        var candidates: [Candidate] = []
+        cache.withLock { c in
+            for (i, batch) in batches.enumerated() {
+                guard batch.count == 1, let o = batch.first, o.state.isReference, o.repositories == nil,
+                      let host = c.hosts[o.host] ?? pending.hosts[o.host],
+                      let state = c.states[o.state.id.hex] ?? pending.states[o.state.id.hex] else { continue }
+                candidates.append(Candidate(batch: i, host: host, at: o.at.seconds, state: state.rowID, source: o.source.rawValue))
+            }
+        }
+        guard candidates.count > 1 else { return [] }
+        var request = JSONRows()
+        for (k, c) in candidates.enumerated() { request.append([.int(Int64(k)), .int(c.host), .int(c.at)]) }
+        let k = JSONRows.column(0, integer: true), h = JSONRows.column(1, integer: true), t = JSONRows.column(2, integer: true)
+        func previous(_ column: String) -> String {
+            "(SELECT o.\(column) FROM observations o WHERE o.host_id = \(h) AND o.at <= \(t) ORDER BY o.at DESC LIMIT 1)"
+        }
+        var sql = SQLQueryString("SELECT \(unsafeRaw: k) AS k, \(unsafeRaw: previous("at")) AS prev_at, \(unsafeRaw: previous("state_id")) AS prev_state, ")
+        sql.appendLiteral("\(previous("repo_set_id")) AS prev_repos FROM ")
+        sql.appendInterpolation(request.source(backend.dialect))
+        var rows = JSONRows(), chosen: [Int: Candidate] = [:]
+        for row in try await db.raw(sql).all() {
+            let c = candidates[try row.decode(column: "k", as: Int.self)]
+            guard let prevAt = try row.decode(column: "prev_at", as: Int64?.self), prevAt < c.at,
+                  try row.decode(column: "prev_state", as: Int64?.self) == c.state else { continue }
+            rows.append([.int(c.host), .int(c.at), .int(c.state), JSONRows.int(try row.decode(column: "prev_repos", as: Int64?.self)), .text(c.source)])
+            chosen[c.batch] = c
+        }
+        guard rows.count > 0 else { return [] }
+        // (every host of the group is locked already: `write` locks them all up front)
+        let now = Int64(Date().timeIntervalSince1970)
+        var insert = SQLQueryString("INSERT INTO observations (host_id, at, state_id, repo_set_id, source, recorded_at) SELECT ")
+        insert.appendLiteral("\(JSONRows.column(0, integer: true)), \(JSONRows.column(1, integer: true)), \(JSONRows.column(2, integer: true)), ")
+        insert.appendLiteral("\(JSONRows.column(3, integer: true)), \(JSONRows.column(4)), ")
+        insert.appendInterpolation(bind: now)
+        insert.appendLiteral(" FROM ")
+        insert.appendInterpolation(rows.source(backend.dialect))
+        // Two heartbeats of one host at one time in the same group: the second is left to recordOne.
+        insert.appendLiteral(" WHERE true ON CONFLICT (host_id, at) DO NOTHING RETURNING host_id, at")
+        var inserted = Set<[Int64]>()
+        for row in try await db.raw(insert).all() {
+            inserted.insert([try row.decode(column: "host_id", as: Int64.self), try row.decode(column: "at", as: Int64.self)])
+        }
+        return chosen.values.filter { inserted.contains([$0.host, $0.at]) }.map { ($0.batch, .recorded) }
     }
 
     private func publish(_ pending: Pending) {
@@ -193,28 +271,30 @@ public final class SQLHistoryStore: HistoryStore {
         // Everything below reads the host's neighbours and then rewrites its spans: no other
         // writer of this host may run in between (released at COMMIT/ROLLBACK).
         try await lockHost(o.host, db: db, pending: pending)
+        let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending)
+        // Before anything is written (a heartbeat in a group commit has no savepoint).
+        if known == nil, o.state.isReference {
+            throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
+        }
         let hostID = try await ensureHost(o.host, format: o.state.format, db: db, pending: pending)
         let t = o.at.seconds
-        let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending)
-        let prev = try await neighbour(hostID: hostID, at: t, before: true, db: db)
+        let (prev, next) = try await neighbours(hostID: hostID, at: t, db: db)
         if let existing = prev, existing.at == t {
             if existing.stateRowID == known?.rowID { return .duplicate }
             let hash = try await existingStateHash(hostID: hostID, at: t, db: db) ?? "?"
             throw TidemarkError(.conflict, "host \(o.host) already has a different state (\(hash.prefix(12))) recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
         }
-        if known == nil, o.state.isReference {
-            throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
-        }
-        let next = try await neighbour(hostID: hostID, at: t, before: false, db: db)
+        // The same state as the previous observation (a heartbeat): no members needed at all.
+        let unchanged = known != nil && prev?.stateRowID == known?.rowID
         var prevMembers: [Int64]? = nil
-        if let p = prev { prevMembers = try await self.members(of: p.stateRowID, db: db, pending: pending) }
+        if let p = prev, !unchanged { prevMembers = try await self.members(of: p.stateRowID, db: db, pending: pending) }
 
         // A known state (the common case: a heartbeat, or a state another host already reported)
         // needs no per-package work: its members are stored.
         let state: StateRow, isNew: Bool, members: [Int64]
         if let known {
             (state, isNew) = (known, false)
-            members = try await self.members(of: known.rowID, db: db, pending: pending)
+            members = unchanged ? [] : try await self.members(of: known.rowID, db: db, pending: pending)
         } else {
             let packageIDs = try await ensurePackages(o, db: db, pending: pending)
             members = packageIDs.values.sorted()
@@ -238,6 +318,8 @@ public final class SQLHistoryStore: HistoryStore {
             throw TidemarkError(.conflict, "host \(o.host) already has a different state recorded at \(o.at.iso8601); refusing to overwrite it with \(o.state.id.short)")
         }
 
+        // Same state as the observation before: no package starts or ends here (a heartbeat).
+        if let p = prev, p.stateRowID == state.rowID { return .recorded }
         var nextMembers: [Int64]? = nil
         if let next { nextMembers = try await self.members(of: next.stateRowID, db: db, pending: pending) }
         let opening = SortedIDs.subtract(members, prevMembers ?? [])
@@ -362,15 +444,24 @@ public final class SQLHistoryStore: HistoryStore {
 
     struct Neighbour { var at: Int64; var stateRowID: Int64; var repoSetID: Int64? }
 
-    /// The host's observation at `at` or the nearest one before it (`before`), or the nearest after.
-    private func neighbour(hostID: Int64, at: Int64, before: Bool, db: any SQLDatabase) async throws -> Neighbour? {
-        let sql: SQLQueryString = before
-            ? "SELECT at, state_id, repo_set_id FROM observations WHERE host_id = \(bind: hostID) AND at <= \(bind: at) ORDER BY at DESC LIMIT 1"
-            : "SELECT at, state_id, repo_set_id FROM observations WHERE host_id = \(bind: hostID) AND at > \(bind: at) ORDER BY at ASC LIMIT 1"
-        guard let row = try await db.raw(sql).first() else { return nil }
-        return Neighbour(
-            at: try row.decode(column: "at", as: Int64.self), stateRowID: try row.decode(column: "state_id", as: Int64.self),
-            repoSetID: try row.decode(column: "repo_set_id", as: Int64?.self))
+    /// The host's observation at `at` or the nearest one before it, and the nearest one after:
+    /// one statement (each costs a round trip to the database thread).
+    private func neighbours(hostID: Int64, at: Int64, db: any SQLDatabase) async throws -> (atOrBefore: Neighbour?, after: Neighbour?) {
+        let rows = try await db.raw("""
+            SELECT * FROM (SELECT 0 AS side, at, state_id, repo_set_id FROM observations
+                           WHERE host_id = \(bind: hostID) AND at <= \(bind: at) ORDER BY at DESC LIMIT 1) b
+            UNION ALL
+            SELECT * FROM (SELECT 1 AS side, at, state_id, repo_set_id FROM observations
+                           WHERE host_id = \(bind: hostID) AND at > \(bind: at) ORDER BY at ASC LIMIT 1) a
+            """).all()
+        var before: Neighbour?, after: Neighbour?
+        for row in rows {
+            let n = Neighbour(
+                at: try row.decode(column: "at", as: Int64.self), stateRowID: try row.decode(column: "state_id", as: Int64.self),
+                repoSetID: try row.decode(column: "repo_set_id", as: Int64?.self))
+            if try row.decode(column: "side", as: Int.self) == 0 { before = n } else { after = n }
+        }
+        return (before, after)
     }
 
     private func ensureState(

@@ -140,7 +140,7 @@ public struct SQLTokenStore: TokenStore {
     }
 
     public func token(hash: String) async throws -> TokenRecord? {
-        try await backend.read { db in
+        try await backend.readStatement { db in
             try await db.raw("SELECT id, role, host, note, created_at, revoked_at FROM tokens WHERE hash = \(bind: hash)").first().map(Self.record)
         }
     }

@@ -48,6 +48,8 @@ public final class SQLiteBackend: SQLBackend {
             try await db.raw("PRAGMA synchronous = FULL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA cache_size = -65536").run()
+            // Savepoints (one per batch in a group commit) journal into temp storage: keep it in memory.
+            try await db.raw("PRAGMA temp_store = MEMORY").run()
             readConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         } catch {
             try? await connection.close()
@@ -78,6 +80,11 @@ public final class SQLiteBackend: SQLBackend {
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let db = self.readDB
         return try await readLock.withLock { try await inTransaction(db, begin: "BEGIN", body) }
+    }
+
+    public func readStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let db = self.readDB
+        return try await readLock.withLock { try await body(db) }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

@@ -1,0 +1,55 @@
+/// What MD5, SHA-1 and SHA-256 share (the Merkle–Damgård frame): the input cut into 64-byte
+/// blocks for a compression function, then 0x80, zeros and the message's bit length filling the
+/// last block. Each hash supplies only its compression function and word order.
+protocol BlockCompression: Sendable {
+    /// SHA: big-endian length and digest words; MD5: little-endian.
+    static var bigEndian: Bool { get }
+    /// The chaining state, which after the last block is the digest.
+    var words: [UInt32] { get }
+    mutating func compress(_ block: UnsafeBufferPointer<UInt8>)
+}
+
+struct BlockHasher<C: BlockCompression>: Sendable {
+    private var compression: C
+    private var buffer: [UInt8] = []
+    private var length: UInt64 = 0
+
+    init(_ compression: C) {
+        self.compression = compression
+        buffer.reserveCapacity(64)
+    }
+
+    mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var i = 0
+        let n = bytes.count
+        if !buffer.isEmpty {
+            while i < n && buffer.count < 64 { buffer.append(bytes[i]); i += 1 }
+            if buffer.count == 64 {
+                let block = buffer
+                block.withUnsafeBufferPointer { compression.compress($0) }
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        while i + 64 <= n {
+            compression.compress(UnsafeBufferPointer(rebasing: bytes[i..<i + 64]))
+            i += 64
+        }
+        while i < n { buffer.append(bytes[i]); i += 1 }
+        length &+= UInt64(n)
+    }
+
+    mutating func finalize() -> [UInt8] {
+        let bitLength = length &* 8
+        var pad: [UInt8] = [0x80]
+        let rem = (buffer.count + 1) % 64
+        pad += [UInt8](repeating: 0, count: rem <= 56 ? 56 - rem : 120 - rem)
+        let shifts: [UInt64] = C.bigEndian ? [56, 48, 40, 32, 24, 16, 8, 0] : [0, 8, 16, 24, 32, 40, 48, 56]
+        for s in shifts { pad.append(UInt8(truncatingIfNeeded: bitLength >> s)) }
+        pad.withUnsafeBufferPointer { update($0) }
+        let order: [UInt32] = C.bigEndian ? [24, 16, 8, 0] : [0, 8, 16, 24]
+        var out: [UInt8] = []
+        out.reserveCapacity(compression.words.count * 4)
+        for word in compression.words { for s in order { out.append(UInt8(truncatingIfNeeded: word >> s)) } }
+        return out
+    }
+}

@@ -169,7 +169,9 @@ public final class SQLHistoryStore: HistoryStore {
                     // A lone heartbeat refuses (unknown state, conflict) before it writes anything:
                     // it needs no savepoint, and heartbeats are most of what is grouped.
                     if batch.count == 1, batch[0].state.isReference, batch[0].repositories == nil {
-                        do { results[i] = .success([try await self.recordOne(batch[0], db: db, pending: pending)]) } catch { results[i] = .failure(error) }
+                        // Only its refusals are its own: a database error (which on PostgreSQL
+                        // aborts the transaction) fails the whole group.
+                        do { results[i] = .success([try await self.recordOne(batch[0], db: db, pending: pending)]) } catch let e as TidemarkError { results[i] = .failure(e) }
                         continue
                     }
                     let mark = pending.mark

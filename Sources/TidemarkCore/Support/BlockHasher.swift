@@ -1,3 +1,26 @@
+/// A hash the core computes itself (content addresses, rpm's digests): so that callers hash bytes,
+/// arrays and hex the same way whichever function it is.
+public protocol HashFunction: Sendable {
+    init()
+    /// Feeds more bytes; call `finalize()` once at the end.
+    mutating func update(_ bytes: UnsafeBufferPointer<UInt8>)
+    mutating func finalize() -> [UInt8]
+}
+
+extension HashFunction {
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { update($0) }
+    }
+
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var h = Self()
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String { hexString(hash(bytes)) }
+}
+
 /// What MD5, SHA-1 and SHA-256 share (the Merkle–Damgård frame): the input cut into 64-byte
 /// blocks for a compression function, then 0x80, zeros and the message's bit length filling the
 /// last block. Each hash supplies only its compression function and word order.

@@ -2,28 +2,16 @@
 /// header's MD5 over header and payload is the package's SIGMD5 (PKGID), the identity an
 /// installed package carries, so checking an `.rpm` file needs it. Pure Swift, like `SHA256`,
 /// so the core needs no crypto dependency. Same API as `SHA256`.
-public struct MD5: Sendable {
+public struct MD5: HashFunction {
     private var hasher = BlockHasher(Compression())
 
     public init() {}
 
-    /// Feeds more bytes; call `finalize()` once at the end.
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { hasher.update($0) }
-    }
-
+    /// Without copying into an array first (the hot path when hashing states).
     public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) { hasher.update(bytes) }
 
     /// The 16-byte digest.
     public mutating func finalize() -> [UInt8] { hasher.finalize() }
-
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var m = MD5()
-        m.update(bytes)
-        return m.finalize()
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String { hexString(hash(bytes)) }
 
     struct Compression: BlockCompression {
         static let bigEndian = false

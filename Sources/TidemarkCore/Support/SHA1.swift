@@ -1,28 +1,16 @@
 /// SHA-1 (FIPS 180-4). rpm's signature header carries a SHA-1 of the main header (SHA1HEADER,
 /// the HDRID); packages built before rpm 4.14 have no SHA-256 one, so checking them needs this.
 /// Pure Swift, like `SHA256`, with the same API.
-public struct SHA1: Sendable {
+public struct SHA1: HashFunction {
     private var hasher = BlockHasher(Compression())
 
     public init() {}
 
-    /// Feeds more bytes; call `finalize()` once at the end.
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { hasher.update($0) }
-    }
-
+    /// Without copying into an array first (the hot path when hashing states).
     public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) { hasher.update(bytes) }
 
     /// The 20-byte digest.
     public mutating func finalize() -> [UInt8] { hasher.finalize() }
-
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var s = SHA1()
-        s.update(bytes)
-        return s.finalize()
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String { hexString(hash(bytes)) }
 
     struct Compression: BlockCompression {
         static let bigEndian = true

@@ -1,33 +1,21 @@
 /// SHA-256 (FIPS 180-4), so that content addresses need no crypto dependency in the pure core.
-public struct SHA256: Sendable {
+public struct SHA256: HashFunction {
     private var hasher = BlockHasher(Compression())
 
     public init() {}
-
-    /// Feeds more bytes; call `finalize()` once at the end.
-    public mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { hasher.update($0) }
-    }
 
     public mutating func update(_ string: String) {
         var s = string
         s.withUTF8 { buf in hasher.update(buf) }
     }
 
-    /// Feeds bytes without copying them into an array first (the hot path when hashing states).
+    public static func hex(_ string: String) -> String { hex(Array(string.utf8)) }
+
+    /// Without copying into an array first (the hot path when hashing states).
     public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) { hasher.update(bytes) }
 
     /// The 32-byte digest.
     public mutating func finalize() -> [UInt8] { hasher.finalize() }
-
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var s = SHA256()
-        s.update(bytes)
-        return s.finalize()
-    }
-
-    public static func hex(_ bytes: [UInt8]) -> String { hexString(hash(bytes)) }
-    public static func hex(_ string: String) -> String { hex(Array(string.utf8)) }
 
     struct Compression: BlockCompression {
         static let bigEndian = true

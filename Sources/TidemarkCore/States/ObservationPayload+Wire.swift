@@ -201,17 +201,15 @@ extension ObservationPayload.WirePackage {
         optional("vendor", package.vendor)
         optional("source", package.source)
         optional("disturl", package.disturl)
-        if let t = package.buildTime {
+        func optional(_ k: StaticString, _ v: Int64?) {
+            guard let v else { return }
             w.raw(",")
-            w.key("buildTime")
-            w.int(t)
+            w.key(k)
+            w.int(v)
         }
+        optional("buildTime", package.buildTime)
         optional("status", package.status)
-        if let t = installTime {
-            w.raw(",")
-            w.key("installTime")
-            w.int(t)
-        }
+        optional("installTime", installTime)
         w.raw("}")
     }
 }

@@ -1,4 +1,5 @@
 import SQLKit
+import TidemarkCore
 
 /// Many rows as ONE bound JSON array, expanded by the database (`json_each` in SQLite,
 /// `jsonb_array_elements` in PostgreSQL). A state of 3,000 packages is one parameter instead of
@@ -19,7 +20,7 @@ struct JSONRows {
         for (i, v) in row.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
             switch v {
-            case .text(let s): JSONRows.quote(s, into: &bytes)
+            case .text(let s): JSONWriter.quote(s, into: &bytes)
             case .int(let n): bytes.append(contentsOf: String(n).utf8)
             case .null: bytes.append(contentsOf: "null".utf8)
             }
@@ -33,28 +34,10 @@ struct JSONRows {
     static func text(_ s: String?) -> Value { s.map(Value.text) ?? .null }
     static func int(_ n: Int64?) -> Value { n.map(Value.int) ?? .null }
 
-    /// Appends `s` as a JSON string literal, byte by byte (UTF-8 passes through unchanged).
-    static func quote(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
     /// `s` as a JSON string literal.
     static func quoted(_ s: String) -> String {
         var out: [UInt8] = []
-        quote(s, into: &out)
+        JSONWriter.quote(s, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 

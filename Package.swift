@@ -6,6 +6,7 @@ import PackageDescription
 //   TidemarkRPM    rpm's binary formats (header blobs; later .rpm files and rpm-md metadata)
 //   TidemarkHosts  reading hosts: rpm and dpkg databases, zypp/dpkg logs, repo configs, imports
 //   TidemarkStore  the history store behind one protocol (SQLite, PostgreSQL)
+//   TidemarkArchive every package binary a state needs: content-addressed files, mirroring, generated repositories
 //   TidemarkClient the HTTP API, typed (agent and CLI --server)
 //   TidemarkAgent  the host agent: collect, spool durably, deliver in order
 //   TidemarkServer the HTTP API (Hummingbird): ingestion, queries, tokens, metrics, OpenAPI
@@ -53,17 +54,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TidemarkArchive",
+            dependencies: [
+                "TidemarkCore", "TidemarkRPM", "TidemarkRepo", "TidemarkHosts", "TidemarkStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "TidemarkClient",
             dependencies: ["TidemarkCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .target(
             name: "TidemarkAgent",
-            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", "TidemarkArchive", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkServer",
             dependencies: [
-                "TidemarkCore", "TidemarkStore", "TidemarkHosts",
+                "TidemarkCore", "TidemarkStore", "TidemarkHosts", "TidemarkRepo", "TidemarkArchive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -73,7 +81,7 @@ let package = Package(
         .target(
             name: "TidemarkCLI",
             dependencies: [
-                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer",
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -88,6 +96,7 @@ let package = Package(
         .testTarget(name: "TidemarkCoreTests", dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkRPMTests", dependencies: ["TidemarkRPM", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkRepoTests", dependencies: ["TidemarkRepo", "TidemarkRPM", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkArchiveTests", dependencies: ["TidemarkArchive", "TidemarkStore", "TidemarkRepo", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkHostsTests", dependencies: ["TidemarkHosts", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkStoreTests", dependencies: ["TidemarkStore", "TidemarkTestSupport"]),
         .testTarget(

@@ -3,8 +3,10 @@
 # builds tidemark, builds real RPMs, makes a development repository with createrepo_c, and drives
 # three worker roots through four days of real `zypper` history (faketime sets the clock), the
 # last day bringing a broken perl-Mojo-IOLoop-ReadWriteProcess build to two of them, as in the
-# incident (../shared/seed/retrospective-175518.txt). Then tidemark backfills each host from its
-# zypp history and answers: hosts, history, where, diff.
+# incident (../shared/seed/retrospective-175518.txt). Every published build is mirrored into the
+# package archive. Then tidemark backfills each host from its zypp history and answers: hosts,
+# history, where, diff, drift; finally the repository drops the old build and `tidemark rollback`
+# still returns worker1 to its state before the broken build, from the archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -24,7 +26,7 @@ swift build -c debug 2>&1 | tail -1
 tidemark=$(swift build --show-bin-path)/tidemark
 
 rm -rf "$work"; mkdir -p "$work"/{rpmbuild/SPECS,repo,hosts}
-export TIDEMARK_DB=$work/tidemark.sqlite
+export TIDEMARK_DB=$work/tidemark.sqlite TIDEMARK_ARCHIVE=$work/archive
 
 # spec DAYS-AGO NAME VERSION RELEASE [SUMMARY]: one noarch package with a file and a changelog
 # entry dated when it was built
@@ -56,6 +58,8 @@ SPEC
   rpmbuild --quiet --define "_topdir $work/rpmbuild" -bb "$work/rpmbuild/SPECS/$name-$version-$release.spec" >/dev/null 2>&1
   cp "$work"/rpmbuild/RPMS/noarch/"$name-$version-$release".noarch.rpm "$work/repo/"
   createrepo_c -q --update "$work/repo"
+  # the archive keeps every build the moment it is published (tidemark server does this on a schedule)
+  "$tidemark" archive mirror --repo "file://$work/repo" >/dev/null
 }
 
 day() { date -u -d "$1 days ago" '+%Y-%m-%d'; }
@@ -111,5 +115,20 @@ show where perl-Mojo-IOLoop-ReadWriteProcess --at "$(day 2)T18:00:00Z"
 show where perl-Mojo-IOLoop-ReadWriteProcess
 show diff "worker1@$(day 3)T12:00:00Z" worker1 --changelog
 show drift
+
+echo
+echo "== day 5 (today): the repository drops the patched build and the good one; zypper alone cannot go back"
+rm -f "$work"/repo/perl-Mojo-IOLoop-ReadWriteProcess-0.34-1.*.noarch.rpm
+createrepo_c -q --update "$work/repo"
+zyp worker1 "$(date -u '+%Y-%m-%d %H:%M:%S')" ref
+if zypper --root "$work/hosts/worker1" -n in --oldpackage perl-Mojo-IOLoop-ReadWriteProcess=0.34-1.1 >/dev/null 2>&1; then
+  echo "unexpected: zypper found the old build"; exit 1
+fi
+echo "zypper: perl-Mojo-IOLoop-ReadWriteProcess = 0.34-1.1 not found in any repository"
+show rollback worker1 --to "worker1@$(day 3)T12:00:00Z" --root "$work/hosts/worker1" --dry-run
+show rollback worker1 --to "worker1@$(day 3)T12:00:00Z" --root "$work/hosts/worker1"
+echo; echo "\$ rpm --root $work/hosts/worker1 -q perl-Mojo-IOLoop-ReadWriteProcess"
+rpm --root "$work/hosts/worker1" -q perl-Mojo-IOLoop-ReadWriteProcess
+show archive list
 echo
 echo "demo database: $TIDEMARK_DB  (try: TIDEMARK_DB=$TIDEMARK_DB $tidemark show worker3 --json)"

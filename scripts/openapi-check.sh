@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$BIN" token create --role admin --note openapi-check --db "$tmp/db.sqlite" > "$tmp/admin"
-"$BIN" server --listen "127.0.0.1:$port" --db "$tmp/db.sqlite" 2> "$tmp/server.log" &
+"$BIN" server --listen "127.0.0.1:$port" --db "$tmp/db.sqlite" --archive "$tmp/archive" 2> "$tmp/server.log" &
 pid=$!
 for _ in $(seq 1 300); do
     curl -fsS -m 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -16,7 +16,10 @@ public struct Agent: Sendable {
         public var interval: Duration
         /// Longest pause between delivery attempts while the server is down.
         public var maxBackoff: Duration
-        public init(root: String, host: String, spool: String, interval: Duration, maxBackoff: Duration? = nil) {
+        /// Upload files of the zypp package cache that the server's archive lacks.
+        public var uploadPackageCache: Bool
+        public init(root: String, host: String, spool: String, interval: Duration, maxBackoff: Duration? = nil, uploadPackageCache: Bool = true) {
+            self.uploadPackageCache = uploadPackageCache
             self.root = root
             self.host = host
             self.spool = spool
@@ -32,6 +35,10 @@ public struct Agent: Sendable {
         public var backfilled: Int
         public var delivered: Int
         public var pending: Int
+        /// Package files from the host's zypp cache uploaded to the archive.
+        public var uploaded: Int = 0
+        /// Jobs (rollbacks) run.
+        public var jobs: Int = 0
         public var error: String?
     }
 
@@ -67,13 +74,19 @@ public struct Agent: Sendable {
                 failure = "backfill not delivered yet (retried next cycle): \(error)"
             }
         }
-        var delivered = 0
+        var delivered = 0, uploaded = 0, jobs = 0
         do {
             delivered = try await deliver(spool)
+            if configuration.uploadPackageCache { uploaded = try await uploadCachedPackages(spool: spool) }
+            // A job's observation comes after this cycle's, even within the same second: one
+            // host has one state per second.
+            jobs = try await runJobs(spool: spool, now: { Timestamp(seconds: max(Int64(Date().timeIntervalSince1970), now.seconds + 1)) })
         } catch {
             failure = "\(error)"
         }
-        return Report(state: observation.state.id, changed: changed, backfilled: backfilled, delivered: delivered, pending: try spool.pending().count, error: failure)
+        return Report(
+            state: observation.state.id, changed: changed, backfilled: backfilled, delivered: delivered, pending: try spool.pending().count,
+            uploaded: uploaded, jobs: jobs, error: failure)
     }
 
     /// Sends every queued entry in order; stops at the first failure (the rest stays queued).
@@ -158,7 +171,7 @@ public struct Agent: Sendable {
     }
 
     func log(_ r: Report) {
-        let what = "state \(r.state.short)\(r.changed ? " (changed)" : ""), delivered \(r.delivered), pending \(r.pending)\(r.backfilled > 0 ? ", backfilled \(r.backfilled)" : "")"
+        let what = "state \(r.state.short)\(r.changed ? " (changed)" : ""), delivered \(r.delivered), pending \(r.pending)\(r.backfilled > 0 ? ", backfilled \(r.backfilled)" : "")\(r.uploaded > 0 ? ", uploaded \(r.uploaded) package(s)" : "")\(r.jobs > 0 ? ", ran \(r.jobs) job(s)" : "")"
         if let e = r.error { logger.warning("\(what): \(e)") } else { logger.info("\(what)") }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TidemarkCore
+import TidemarkHosts
 
 /// The agent's on-disk queue: every observation is written here (fsync'd, atomic rename) before
 /// any attempt to send it, and removed only after the server acknowledged it. A crash, a reboot or
@@ -110,29 +111,7 @@ public struct Spool: Sendable {
         }
     }
 
-    /// Write to a temporary file, fsync it, rename it into place, fsync the directory: after
-    /// this returns the file survives kill -9 and power loss, whole or not at all.
     static func writeDurably(_ data: Data, to path: String) throws(TidemarkError) {
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw TidemarkError(.storage, "cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { buf -> Bool in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { return false }
-                off += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            throw TidemarkError(.storage, "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
-        }
+        try DurableFile.write(data, to: path)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TidemarkArchive
 import TidemarkCore
 import TidemarkHosts
 import TidemarkStore
@@ -43,9 +44,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     func withQueries<T>(_ body: (HistoryQueries) async throws -> T) async throws -> T {
-        try await with { store in
-            try await body(HistoryQueries(store: store, loadFile: { path in try RPMQAList.read(path: path).map(\.package) }, now: { Clock.now() }))
-        }
+        try await with { store in try await body(Self.queries(store)) }
+    }
+
+    /// The read queries on an open store (`file:` refs read `rpm -qa` lists).
+    static func queries(_ store: any HistoryStore) -> HistoryQueries {
+        HistoryQueries(store: store, loadFile: { path in try RPMQAList.read(path: path).map(\.package) }, now: { Clock.now() })
     }
 }
 
@@ -91,4 +95,28 @@ func readInput(_ path: String) throws(TidemarkError) -> String {
         throw TidemarkError(.invalidInput, "\(path) is not UTF-8 text")
     }
     return text
+}
+
+/// `--archive`: the directory holding the package archive's files (their records live in the
+/// `--db` store). Precedence: the flag, `$TIDEMARK_ARCHIVE`, then `archive/` beside the default
+/// database (`/var/lib/tidemark/archive` as root, `~/.local/share/tidemark/archive` otherwise).
+struct ArchiveOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Directory of the package archive's files (default: $TIDEMARK_ARCHIVE, else /var/lib/tidemark/archive as root, ~/.local/share/tidemark/archive otherwise).",
+        valueName: "dir"))
+    var archive: String?
+
+    var path: String {
+        if let archive { return archive }
+        let env = ProcessInfo.processInfo.environment
+        if let e = env["TIDEMARK_ARCHIVE"], !e.isEmpty { return e }
+        if getuid() == 0 { return "/var/lib/tidemark/archive" }
+        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
+        return base + "/tidemark/archive"
+    }
+
+    /// The archive on `store`'s database.
+    func open(on store: SQLHistoryStore) -> PackageArchive {
+        PackageArchive(directory: path, store: SQLArchiveStore(backend: store.backend))
+    }
 }

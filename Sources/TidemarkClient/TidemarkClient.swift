@@ -78,7 +78,76 @@ public final class TidemarkClient: Sendable {
         try await get("/api/v1/drift", ["against": against, "at": at])
     }
 
+    // MARK: archive
+
+    /// Uploads a package file to the server's archive; true when it was new there.
+    public func uploadPackage(_ bytes: [UInt8]) async throws -> (added: Bool, file: ArchivedFile) {
+        struct Answer: Decodable { var outcome: String; var file: ArchivedFile }
+        let (status, body) = try await send(.POST, "/api/v1/archive/files", body: bytes, contentType: "application/x-rpm")
+        try check(status, body)
+        let a = try decode(Answer.self, body)
+        return (a.outcome == "added", a.file)
+    }
+
+    public func archivedFiles() async throws -> [ArchivedFile] { try await get("/api/v1/archive/files") }
+
+    /// Which of these SHA-256s the server's archive lacks.
+    public func missingFromArchive(_ sha256s: [String]) async throws -> [String] {
+        struct Ask: Encodable { var sha256: [String] }
+        struct Answer: Decodable { var missing: [String] }
+        return try await post("/api/v1/archive/missing", Ask(sha256: sha256s), as: Answer.self).missing
+    }
+
+    /// An archived package file's bytes, checked against its SHA-256.
+    public func downloadPackage(_ file: ArchivedFile) async throws -> [UInt8] {
+        let (status, body) = try await send(.GET, "/api/v1/repos/all/" + file.href, body: nil)
+        try check(status, body)
+        let bytes = Array(body.readableBytesView)
+        guard SHA256.hex(bytes) == file.sha256 else {
+            throw TidemarkError(.corrupt, "\(file.fileName) from \(baseURL) does not match its SHA-256 \(file.sha256) (\(bytes.count) bytes received)")
+        }
+        return bytes
+    }
+
+    // MARK: jobs
+
+    /// Asks the host's agent to turn the host into state `to` (a ref); the server plans it and
+    /// refuses when a needed package is not archived.
+    public func createRollback(host: String, to ref: String, dryRun: Bool) async throws -> (job: HostJob, plan: TransactionPlan) {
+        struct Ask: Encodable { var kind = "rollback"; var to: String; var dryRun: Bool }
+        struct Answer: Decodable { var job: HostJob; var plan: TransactionPlan }
+        let a = try await post("/api/v1/hosts/\(escape(host))/jobs", Ask(to: ref, dryRun: dryRun), as: Answer.self)
+        return (a.job, a.plan)
+    }
+
+    public func job(_ id: Int64) async throws -> HostJob { try await get("/api/v1/jobs/\(id)") }
+
+    public func pendingJobs(host: String) async throws -> [HostJob] {
+        try await get("/api/v1/hosts/\(escape(host))/jobs", ["status": "pending"])
+    }
+
+    /// The packages of a job's target state (what the job's host may read of the history).
+    public func jobTarget(_ id: Int64) async throws -> ShowResult { try await get("/api/v1/jobs/\(id)/target") }
+
+    public func claimJob(_ id: Int64) async throws -> HostJob {
+        struct Empty: Encodable {}
+        return try await post("/api/v1/jobs/\(id)/claim", Empty(), as: HostJob.self)
+    }
+
+    public func finishJob(_ id: Int64, succeeded: Bool, resultState: StateID?, message: String?, output: String?) async throws -> HostJob {
+        struct Result: Encodable { var succeeded: Bool; var resultState: StateID?; var message: String?; var output: String? }
+        return try await post("/api/v1/jobs/\(id)/result", Result(succeeded: succeeded, resultState: resultState, message: message, output: output), as: HostJob.self)
+    }
+
     // MARK: plumbing
+
+    private func post<B: Encodable, T: Decodable>(_ path: String, _ value: B, as: T.Type) async throws -> T {
+        let body: [UInt8]
+        do { body = Array(try JSONEncoder().encode(value)) } catch { throw TidemarkError(.invalidArgument, "cannot encode the request: \(error)") }
+        let (status, answer) = try await send(.POST, path, body: body)
+        try check(status, answer)
+        return try decode(T.self, answer)
+    }
 
     private func get<T: Decodable>(_ path: String, _ query: [String: String?] = [:]) async throws -> T {
         let (status, body) = try await send(.GET, path + queryString(query), body: nil)
@@ -87,17 +156,17 @@ public final class TidemarkClient: Sendable {
     }
 
     /// `body` is a JSON document.
-    private func send(_ method: HTTPMethod, _ path: String, body json: [UInt8]?) async throws -> (Int, ByteBuffer) {
+    private func send(_ method: HTTPMethod, _ path: String, body json: [UInt8]?, contentType: String = "application/json") async throws -> (Int, ByteBuffer) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: json))
         }
         do {
             let response = try await http.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: 512 << 20)
+            let body = try await response.body.collect(upTo: 4 << 30)
             return (Int(response.status.code), body)
         } catch let e as TidemarkError {
             throw e

@@ -116,7 +116,7 @@ public enum RepoMDReader {
     public static func verified(_ checksumType: String) -> Bool { digest(checksumType, []) != nil }
 
     /// Hex digest of `bytes` for repomd's checksum type names; nil for types not supported here.
-    static func digest(_ type: String, _ bytes: [UInt8]) -> String? {
+    public static func digest(_ type: String, _ bytes: [UInt8]) -> String? {
         switch type.lowercased() {
         case "sha256":
             var h = SHA256()

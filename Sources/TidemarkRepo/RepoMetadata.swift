@@ -106,13 +106,13 @@ public struct RepoMetadata: Sendable {
             let (i, compress) = tasks[t]
             if compress {
                 let gz = gzip(documents[i], level: gzipLevel)
-                let sum = sha256Hex(gz)
+                let sum = SHA256.hex(gz)
                 results.lock.lock()
                 results.compressed[i] = gz
                 results.checksum[i] = sum
                 results.lock.unlock()
             } else {
-                let sum = sha256Hex(documents[i])
+                let sum = SHA256.hex(documents[i])
                 results.lock.lock()
                 results.openChecksum[i] = sum
                 results.lock.unlock()
@@ -201,12 +201,6 @@ public struct RepoMetadata: Sendable {
         }
         o.raw("</repomd>\n")
         return o
-    }
-
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
-        var h = SHA256()
-        bytes.withUnsafeBufferPointer { h.update($0) }
-        return hexString(h.finalize())
     }
 
     /// Writes the metadata below `root` (the repository root, which holds `repodata/`): the

@@ -20,6 +20,7 @@ public struct APIError: Error, Sendable, Equatable {
     static func forbidden(_ m: String) -> APIError { APIError(.forbidden, "forbidden", m) }
     static func badRequest(_ m: String) -> APIError { APIError(.badRequest, TidemarkError.Code.invalidArgument.rawValue, m) }
     static func invalidBody(_ m: String) -> APIError { APIError(.badRequest, TidemarkError.Code.invalidInput.rawValue, m) }
+    static func notFound(_ m: String) -> APIError { APIError(.notFound, TidemarkError.Code.notFound.rawValue, m) }
 
     /// Maps whatever a handler threw. Tidemark errors keep their code; the status follows from it.
     static func from(_ error: any Error) -> APIError {
@@ -93,6 +94,12 @@ public struct APIError: Error, Sendable, Equatable {
             var error: Inner
         }
         let bytes = (try? TidemarkJSON.document(Body(error: .init(code: code, message: message)))) ?? Array("{\"error\":{}}\n".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized {
+            // Both schemes, so that HTTP clients that wait for a challenge before they send
+            // credentials (libcurl under zypper, with user:TOKEN in the baseurl) send them.
+            headers[values: .wwwAuthenticate] = ["Bearer realm=\"tidemark\"", "Basic realm=\"tidemark\", charset=\"UTF-8\""]
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -2,7 +2,7 @@ import Synchronization
 import TidemarkCore
 import TidemarkStore
 
-/// The server's own Prometheus metrics, written as text exposition format 0.0.4 by hand: five
+/// The server's own Prometheus metrics, written as text exposition format 0.0.4 by hand: eight
 /// metrics do not justify a metrics library in every build.
 ///
 /// Counters and the latency histogram live in this process (they restart at zero, as Prometheus
@@ -27,6 +27,8 @@ public final class ServerMetrics: Sendable {
     struct State {
         var ingested: [String: Int] = Dictionary(uniqueKeysWithValues: [RecordOutcome.recorded, .recordedNewState, .duplicate].map { ($0.rawValue, 0) })
         var requests: [Key: Histogram] = [:]
+        var mirrorRuns = 0
+        var mirrorFailures = 0
     }
 
     private let state = Mutex(State())
@@ -35,6 +37,15 @@ public final class ServerMetrics: Sendable {
 
     func countIngested(_ outcomes: [RecordOutcome]) {
         state.withLock { s in for o in outcomes { s.ingested[o.rawValue, default: 0] += 1 } }
+    }
+
+    /// One repository mirrored (scheduled or asked for); `failed` when it could not be read at
+    /// all (its metadata), not when single packages failed.
+    func countMirror(failed: Bool) {
+        state.withLock { s in
+            s.mirrorRuns += 1
+            if failed { s.mirrorFailures += 1 }
+        }
     }
 
     func observe(route: String, status: Int, seconds: Double) {
@@ -52,6 +63,7 @@ public final class ServerMetrics: Sendable {
         public var states: Int
         public var hosts: Int
         public var staleHosts: Int
+        public var archivedFiles: Int
     }
 
     func render(_ fleet: Fleet) -> String {
@@ -66,6 +78,12 @@ public final class ServerMetrics: Sendable {
         out += "tidemark_hosts \(fleet.hosts)\n"
         header("tidemark_hosts_stale", "gauge", "Hosts whose last observation is older than 2x the median gap of their last 10 observations (or than --stale-after when set).")
         out += "tidemark_hosts_stale \(fleet.staleHosts)\n"
+        header("tidemark_archive_files", "gauge", "Package files in the archive.")
+        out += "tidemark_archive_files \(fleet.archivedFiles)\n"
+        header("tidemark_mirror_runs_total", "counter", "Repositories this server process mirrored into the archive (scheduled and POST /api/v1/archive/mirror).")
+        out += "tidemark_mirror_runs_total \(s.mirrorRuns)\n"
+        header("tidemark_mirror_failures_total", "counter", "Mirror runs that failed as a whole (repository unreadable, not rpm-md, unexpanded $variables).")
+        out += "tidemark_mirror_failures_total \(s.mirrorFailures)\n"
         header("tidemark_http_request_duration_seconds", "histogram", "HTTP request durations by route (the path pattern) and status.")
         for (key, h) in s.requests.sorted(by: { $0.key < $1.key }) {
             let labels = "route=\"\(escape(key.route))\",status=\"\(key.status)\""

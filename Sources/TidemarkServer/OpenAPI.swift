@@ -36,6 +36,36 @@ enum OpenAPIDocument {
         },
         "description": "the token's role may not do this"
       },
+      "JobConflict": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "claim: the job is not pending; result: the job is already finished"
+      },
+      "MissingPackages": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "unknown state, or packages the archive lacks (the message lists each, with its SIGMD5)"
+      },
+      "NotAnRPM": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "the body is not an acceptable binary rpm: truncated, corrupt, a digest mismatch, not an rpm, or a source rpm (the message says which); nothing was archived"
+      },
       "NotFound": {
         "content": {
           "application/json": {
@@ -56,6 +86,16 @@ enum OpenAPIDocument {
         },
         "description": "body larger than --max-body"
       },
+      "RepositoryFailed": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "the repository could not be mirrored: unreadable or unreachable, not rpm-md, bad metadata (the message says which)"
+      },
       "RequestTimeout": {
         "content": {
           "application/json": {
@@ -74,7 +114,15 @@ enum OpenAPIDocument {
             }
           }
         },
-        "description": "missing, malformed, unknown or revoked token"
+        "description": "missing, malformed, unknown or revoked token",
+        "headers": {
+          "WWW-Authenticate": {
+            "description": "Bearer and Basic challenges (realm tidemark)",
+            "schema": {
+              "type": "string"
+            }
+          }
+        }
       },
       "UnprocessableContent": {
         "content": {
@@ -85,9 +133,57 @@ enum OpenAPIDocument {
           }
         },
         "description": "state is not the content address of the packages sent"
+      },
+      "UploadTooLarge": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "body larger than --max-upload"
       }
     },
     "schemas": {
+      "ArchivedFile": {
+        "properties": {
+          "addedAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "fileName": {
+            "description": "name-version-release.arch.rpm; served at Packages/SHA256/FILENAME",
+            "type": "string"
+          },
+          "origin": {
+            "description": "add:PATH, mirror:URL, upload:HOST, upload:admin",
+            "type": "string"
+          },
+          "package": {
+            "$ref": "#/components/schemas/Package"
+          },
+          "sha256": {
+            "description": "SHA-256 of the file, 64 lower-case hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "size": {
+            "format": "int64",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "sha256",
+          "package",
+          "fileName",
+          "size",
+          "origin",
+          "addedAt"
+        ],
+        "type": "object"
+      },
       "ChangelogEntry": {
         "properties": {
           "author": {
@@ -304,6 +400,87 @@ enum OpenAPIDocument {
         ],
         "type": "object"
       },
+      "HostJob": {
+        "properties": {
+          "createdAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "dryRun": {
+            "type": "boolean"
+          },
+          "finishedAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "nullable": true,
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "id": {
+            "format": "int64",
+            "type": "integer"
+          },
+          "kind": {
+            "enum": [
+              "rollback"
+            ],
+            "type": "string"
+          },
+          "message": {
+            "nullable": true,
+            "type": "string"
+          },
+          "output": {
+            "description": "the package manager's own output",
+            "nullable": true,
+            "type": "string"
+          },
+          "resultState": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "nullable": true,
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "startedAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "nullable": true,
+            "type": "string"
+          },
+          "status": {
+            "enum": [
+              "pending",
+              "running",
+              "succeeded",
+              "failed"
+            ],
+            "type": "string"
+          },
+          "target": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          }
+        },
+        "required": [
+          "id",
+          "host",
+          "kind",
+          "target",
+          "dryRun",
+          "status",
+          "createdAt",
+          "startedAt",
+          "finishedAt",
+          "resultState",
+          "message",
+          "output"
+        ],
+        "type": "object"
+      },
       "HostSummary": {
         "properties": {
           "format": {
@@ -395,6 +572,167 @@ enum OpenAPIDocument {
         ],
         "type": "object"
       },
+      "JobCreate": {
+        "properties": {
+          "dryRun": {
+            "default": false,
+            "description": "plan (and let zypper check), change nothing",
+            "type": "boolean"
+          },
+          "kind": {
+            "enum": [
+              "rollback"
+            ],
+            "type": "string"
+          },
+          "to": {
+            "description": "the state to return to: HOST, HOST@TIME or state:ID-PREFIX",
+            "type": "string"
+          }
+        },
+        "required": [
+          "kind",
+          "to"
+        ],
+        "type": "object"
+      },
+      "JobCreated": {
+        "properties": {
+          "job": {
+            "$ref": "#/components/schemas/HostJob"
+          },
+          "plan": {
+            "$ref": "#/components/schemas/TransactionPlan"
+          }
+        },
+        "required": [
+          "job",
+          "plan"
+        ],
+        "type": "object"
+      },
+      "JobResult": {
+        "properties": {
+          "message": {
+            "nullable": true,
+            "type": "string"
+          },
+          "output": {
+            "nullable": true,
+            "type": "string"
+          },
+          "resultState": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "nullable": true,
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "succeeded": {
+            "type": "boolean"
+          }
+        },
+        "required": [
+          "succeeded"
+        ],
+        "type": "object"
+      },
+      "MirrorReport": {
+        "properties": {
+          "added": {
+            "items": {
+              "$ref": "#/components/schemas/ArchivedFile"
+            },
+            "type": "array"
+          },
+          "alreadyArchived": {
+            "type": "integer"
+          },
+          "failed": {
+            "items": {
+              "properties": {
+                "error": {
+                  "type": "string"
+                },
+                "href": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "href",
+                "error"
+              ],
+              "type": "object"
+            },
+            "type": "array"
+          },
+          "offered": {
+            "description": "packages the repository's metadata lists",
+            "type": "integer"
+          },
+          "repository": {
+            "type": "string"
+          },
+          "skippedSource": {
+            "description": "source rpms are not archived",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "repository",
+          "offered",
+          "added",
+          "alreadyArchived",
+          "skippedSource",
+          "failed"
+        ],
+        "type": "object"
+      },
+      "MirrorRequest": {
+        "properties": {
+          "repository": {
+            "description": "an rpm-md repository as zypper's baseurl: http(s)://..., file:/..., dir:/... or an absolute path (no $variables)",
+            "type": "string"
+          }
+        },
+        "required": [
+          "repository"
+        ],
+        "type": "object"
+      },
+      "MissingAnswer": {
+        "properties": {
+          "missing": {
+            "description": "the SHA-256s asked about that are not archived, in the order asked",
+            "items": {
+              "description": "SHA-256 of the file, 64 lower-case hex digits",
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            },
+            "type": "array"
+          }
+        },
+        "required": [
+          "missing"
+        ],
+        "type": "object"
+      },
+      "MissingQuery": {
+        "properties": {
+          "sha256": {
+            "items": {
+              "description": "SHA-256 of the file, 64 lower-case hex digits",
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            },
+            "maxItems": 100000,
+            "type": "array"
+          }
+        },
+        "required": [
+          "sha256"
+        ],
+        "type": "object"
+      },
       "ObservationAnswer": {
         "properties": {
           "at": {
@@ -483,6 +821,51 @@ enum OpenAPIDocument {
           "agent"
         ],
         "type": "string"
+      },
+      "Package": {
+        "description": "one binary: its identity (what a state is made of)",
+        "properties": {
+          "arch": {
+            "type": "string"
+          },
+          "buildTime": {
+            "description": "seconds since 1970",
+            "format": "int64",
+            "type": "integer"
+          },
+          "digest": {
+            "description": "rpm: SIGMD5 as hex",
+            "type": "string"
+          },
+          "disturl": {
+            "type": "string"
+          },
+          "evr": {
+            "$ref": "#/components/schemas/EVR"
+          },
+          "format": {
+            "$ref": "#/components/schemas/PackageFormat"
+          },
+          "name": {
+            "type": "string"
+          },
+          "source": {
+            "type": "string"
+          },
+          "status": {
+            "type": "string"
+          },
+          "vendor": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "format",
+          "name",
+          "evr",
+          "arch"
+        ],
+        "type": "object"
       },
       "PackageChange": {
         "properties": {
@@ -803,6 +1186,64 @@ enum OpenAPIDocument {
         ],
         "type": "string"
       },
+      "TransactionPlan": {
+        "properties": {
+          "steps": {
+            "description": "by name, arch, version, action",
+            "items": {
+              "$ref": "#/components/schemas/TransactionStep"
+            },
+            "type": "array"
+          }
+        },
+        "required": [
+          "steps"
+        ],
+        "type": "object"
+      },
+      "TransactionStep": {
+        "properties": {
+          "action": {
+            "enum": [
+              "install",
+              "upgrade",
+              "downgrade",
+              "reinstall",
+              "remove"
+            ],
+            "type": "string"
+          },
+          "from": {
+            "$ref": "#/components/schemas/Package"
+          },
+          "to": {
+            "$ref": "#/components/schemas/Package"
+          }
+        },
+        "required": [
+          "action"
+        ],
+        "type": "object"
+      },
+      "UploadAnswer": {
+        "properties": {
+          "file": {
+            "$ref": "#/components/schemas/ArchivedFile"
+          },
+          "outcome": {
+            "enum": [
+              "added",
+              "already-archived"
+            ],
+            "type": "string"
+          }
+        },
+        "required": [
+          "outcome",
+          "file"
+        ],
+        "type": "object"
+      },
       "WhereResult": {
         "properties": {
           "absent": {
@@ -910,19 +1351,296 @@ enum OpenAPIDocument {
       }
     },
     "securitySchemes": {
+      "basic": {
+        "description": "any user name, the token as password (zypper: http://tidemark:TOKEN@host:8795/api/v1/repos/all/)",
+        "scheme": "basic",
+        "type": "http"
+      },
       "bearer": {
+        "description": "Authorization: Bearer TOKEN",
         "scheme": "bearer",
         "type": "http"
       }
     }
   },
   "info": {
-    "description": "What every host of a fleet runs and ran. Reads answer byte for byte what the CLI prints with --json. Errors are {\"error\": {\"code\", \"message\"}}. Authenticate with Authorization: Bearer <token> (tidemark token create).",
+    "description": "What every host of a fleet runs and ran. Reads answer byte for byte what the CLI prints with --json. Errors are {\"error\": {\"code\", \"message\"}}. Authenticate with Authorization: Bearer <token> (tidemark token create), or HTTP basic authentication with any user name and the token as password (how zypper sends http://tidemark:TOKEN@host/ baseurls).",
     "title": "Tidemark API",
     "version": "1.0.0"
   },
   "openapi": "3.0.3",
   "paths": {
+    "/api/v1/archive/files": {
+      "get": {
+        "description": "Every archived package file, oldest first. Reader, admin and host tokens.",
+        "operationId": "archivedFiles",
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/ArchivedFile"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "archived files"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Archived files",
+        "tags": [
+          "archive"
+        ]
+      },
+      "post": {
+        "description": "The body is one binary .rpm file. It is verified (lead, signature and header, every digest) before it is archived; the same bytes again are harmless (200, already-archived). Admin tokens, or host tokens (origin upload:HOST). Limited by --max-upload.",
+        "operationId": "uploadPackage",
+        "requestBody": {
+          "content": {
+            "application/octet-stream": {
+              "schema": {
+                "format": "binary",
+                "type": "string"
+              }
+            }
+          },
+          "description": "the .rpm file's bytes (any Content-Type is accepted; agents send application/x-rpm)",
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UploadAnswer"
+                }
+              }
+            },
+            "description": "already archived"
+          },
+          "201": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UploadAnswer"
+                }
+              }
+            },
+            "description": "archived"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/UploadTooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/NotAnRPM"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Upload a package",
+        "tags": [
+          "archive"
+        ]
+      }
+    },
+    "/api/v1/archive/files/{sha256}": {
+      "get": {
+        "description": "The archived file with this SHA-256. Reader, admin and host tokens.",
+        "operationId": "archivedFile",
+        "parameters": [
+          {
+            "description": "the file's SHA-256",
+            "in": "path",
+            "name": "sha256",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ArchivedFile"
+                }
+              }
+            },
+            "description": "the file"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "One archived file",
+        "tags": [
+          "archive"
+        ]
+      }
+    },
+    "/api/v1/archive/mirror": {
+      "post": {
+        "description": "Archives every binary package of an rpm-md repository not archived yet (each checked against the repository's metadata and its own digests; a failing package is reported, the rest go on). The server also does this every --mirror-interval for every repository the fleet's hosts have configured. Admin only.",
+        "operationId": "mirrorRepository",
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MirrorRequest"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MirrorReport"
+                }
+              }
+            },
+            "description": "what was archived"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/RepositoryFailed"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Mirror a repository",
+        "tags": [
+          "archive"
+        ]
+      }
+    },
+    "/api/v1/archive/missing": {
+      "post": {
+        "description": "Which of these SHA-256s (at most 100,000) the archive lacks: what an agent asks before uploading from the host's package cache. Reader, admin and host tokens.",
+        "operationId": "missingFromArchive",
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MissingQuery"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MissingAnswer"
+                }
+              }
+            },
+            "description": "the missing ones"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Which files are missing",
+        "tags": [
+          "archive"
+        ]
+      }
+    },
     "/api/v1/diff": {
       "get": {
         "description": "Changes from one ref to another, grouped by source package (tidemark diff --json).",
@@ -988,6 +1706,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Diff two states",
@@ -1047,6 +1768,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Drift",
@@ -1083,6 +1807,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Hosts",
@@ -1151,11 +1878,143 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "History of a host",
         "tags": [
           "read"
+        ]
+      }
+    },
+    "/api/v1/hosts/{host}/jobs": {
+      "get": {
+        "description": "The host's jobs, oldest first (what its agent polls: ?status=pending). The host's own token, reader and admin tokens.",
+        "operationId": "hostJobs",
+        "parameters": [
+          {
+            "description": "host name",
+            "in": "path",
+            "name": "host",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "only jobs with this status (several: comma-separated)",
+            "in": "query",
+            "name": "status",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/HostJob"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "jobs"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "A host's jobs",
+        "tags": [
+          "jobs"
+        ]
+      },
+      "post": {
+        "description": "Plans the transaction from the host's latest recorded state to exactly the state `to` names (downgrades, upgrades, installs, reinstalls of changed binaries, removals) and queues it for the host's agent. Refuses an unknown or non-rpm host (400), and a plan needing packages the archive lacks (404, listing them), before anything reaches the host. Admin only.",
+        "operationId": "createJob",
+        "parameters": [
+          {
+            "description": "host name",
+            "in": "path",
+            "name": "host",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/JobCreate"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "201": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/JobCreated"
+                }
+              }
+            },
+            "description": "queued"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Ask a host's agent for a rollback",
+        "tags": [
+          "jobs"
         ]
       }
     },
@@ -1229,6 +2088,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Import an rpm -qa list",
@@ -1312,11 +2174,252 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Import salt pkg.list_pkgs output",
         "tags": [
           "ingest"
+        ]
+      }
+    },
+    "/api/v1/jobs/{id}": {
+      "get": {
+        "description": "A job and, once finished, its result. Reader and admin tokens, or the job's host token.",
+        "operationId": "job",
+        "parameters": [
+          {
+            "description": "job id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HostJob"
+                }
+              }
+            },
+            "description": "the job"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "One job",
+        "tags": [
+          "jobs"
+        ]
+      }
+    },
+    "/api/v1/jobs/{id}/claim": {
+      "post": {
+        "description": "pending -> running: the agent starts it. The job's host token or an admin token; 409 unless pending. Any body is ignored.",
+        "operationId": "claimJob",
+        "parameters": [
+          {
+            "description": "job id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HostJob"
+                }
+              }
+            },
+            "description": "claimed"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/JobConflict"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Claim a job",
+        "tags": [
+          "jobs"
+        ]
+      }
+    },
+    "/api/v1/jobs/{id}/result": {
+      "post": {
+        "description": "running (or pending) -> succeeded or failed, with the host's state afterwards, a message and the package manager's output. The job's host token or an admin token; 409 when already finished.",
+        "operationId": "finishJob",
+        "parameters": [
+          {
+            "description": "job id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/JobResult"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HostJob"
+                }
+              }
+            },
+            "description": "finished"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/JobConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Report a job's result",
+        "tags": [
+          "jobs"
+        ]
+      }
+    },
+    "/api/v1/jobs/{id}/target": {
+      "get": {
+        "description": "The packages of the job's target state (as GET /api/v1/show?ref=state:TARGET answers): what the agent turns its host into. Reader and admin tokens, or the job's host token.",
+        "operationId": "jobTarget",
+        "parameters": [
+          {
+            "description": "job id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ShowResult"
+                }
+              }
+            },
+            "description": "the target state"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "A job's target state",
+        "tags": [
+          "jobs"
         ]
       }
     },
@@ -1370,11 +2473,524 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Report an observation",
         "tags": [
           "ingest"
+        ]
+      }
+    },
+    "/api/v1/repos/all/Packages/{sha256}/{file}": {
+      "get": {
+        "description": "A package file of the repository of everything archived (the href its primary.xml gives), streamed from the archive. Reader, admin and host tokens.",
+        "operationId": "allRepoPackage",
+        "parameters": [
+          {
+            "description": "the file's SHA-256",
+            "in": "path",
+            "name": "sha256",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the archived file name (name-version-release.arch.rpm)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/x-rpm": {
+                "schema": {
+                  "format": "binary",
+                  "type": "string"
+                }
+              }
+            },
+            "description": "the package file, streamed"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Package file",
+        "tags": [
+          "repositories"
+        ]
+      },
+      "head": {
+        "description": "A package file of the repository of everything archived (the href its primary.xml gives), streamed from the archive. HEAD: status and headers only.",
+        "operationId": "allRepoPackageHead",
+        "parameters": [
+          {
+            "description": "the file's SHA-256",
+            "in": "path",
+            "name": "sha256",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the archived file name (name-version-release.arch.rpm)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "as GET, without the body",
+            "headers": {
+              "Content-Length": {
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Package file (HEAD)",
+        "tags": [
+          "repositories"
+        ]
+      }
+    },
+    "/api/v1/repos/all/repodata/{file}": {
+      "get": {
+        "description": "rpm-md metadata of the repository of everything archived, generated natively (primary, filelists, other; createrepo_c's package data). What zypper reads first. Reader, admin and host tokens.",
+        "operationId": "allRepoMetadata",
+        "parameters": [
+          {
+            "description": "repomd.xml, or a file it lists (SHA-primary.xml.gz, SHA-filelists.xml.gz, SHA-other.xml.gz)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/gzip": {
+                "schema": {
+                  "format": "binary",
+                  "type": "string"
+                }
+              },
+              "text/xml": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "description": "repomd.xml (text/xml) or compressed metadata (application/gzip)"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Repository metadata",
+        "tags": [
+          "repositories"
+        ]
+      },
+      "head": {
+        "description": "rpm-md metadata of the repository of everything archived, generated natively (primary, filelists, other; createrepo_c's package data). What zypper reads first. HEAD: status and headers only.",
+        "operationId": "allRepoMetadataHead",
+        "parameters": [
+          {
+            "description": "repomd.xml, or a file it lists (SHA-primary.xml.gz, SHA-filelists.xml.gz, SHA-other.xml.gz)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "as GET, without the body",
+            "headers": {
+              "Content-Length": {
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Repository metadata (HEAD)",
+        "tags": [
+          "repositories"
+        ]
+      }
+    },
+    "/api/v1/repos/state/{state}/Packages/{sha256}/{file}": {
+      "get": {
+        "description": "A package file of the repository of exactly one recorded state's packages (404 listing the packages the archive lacks) (the href its primary.xml gives), streamed from the archive. Reader, admin and host tokens.",
+        "operationId": "stateRepoPackage",
+        "parameters": [
+          {
+            "description": "a state id or a unique prefix of it (at least 4 hex digits)",
+            "in": "path",
+            "name": "state",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{4,64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the file's SHA-256",
+            "in": "path",
+            "name": "sha256",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the archived file name (name-version-release.arch.rpm)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/x-rpm": {
+                "schema": {
+                  "format": "binary",
+                  "type": "string"
+                }
+              }
+            },
+            "description": "the package file, streamed"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Package file",
+        "tags": [
+          "repositories"
+        ]
+      },
+      "head": {
+        "description": "A package file of the repository of exactly one recorded state's packages (404 listing the packages the archive lacks) (the href its primary.xml gives), streamed from the archive. HEAD: status and headers only.",
+        "operationId": "stateRepoPackageHead",
+        "parameters": [
+          {
+            "description": "a state id or a unique prefix of it (at least 4 hex digits)",
+            "in": "path",
+            "name": "state",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{4,64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the file's SHA-256",
+            "in": "path",
+            "name": "sha256",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "the archived file name (name-version-release.arch.rpm)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "as GET, without the body",
+            "headers": {
+              "Content-Length": {
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Package file (HEAD)",
+        "tags": [
+          "repositories"
+        ]
+      }
+    },
+    "/api/v1/repos/state/{state}/repodata/{file}": {
+      "get": {
+        "description": "rpm-md metadata of the repository of exactly one recorded state's packages (404 listing the packages the archive lacks), generated natively (primary, filelists, other; createrepo_c's package data). What zypper reads first. Reader, admin and host tokens.",
+        "operationId": "stateRepoMetadata",
+        "parameters": [
+          {
+            "description": "a state id or a unique prefix of it (at least 4 hex digits)",
+            "in": "path",
+            "name": "state",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{4,64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "repomd.xml, or a file it lists (SHA-primary.xml.gz, SHA-filelists.xml.gz, SHA-other.xml.gz)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/gzip": {
+                "schema": {
+                  "format": "binary",
+                  "type": "string"
+                }
+              },
+              "text/xml": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "description": "repomd.xml (text/xml) or compressed metadata (application/gzip)"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Repository metadata",
+        "tags": [
+          "repositories"
+        ]
+      },
+      "head": {
+        "description": "rpm-md metadata of the repository of exactly one recorded state's packages (404 listing the packages the archive lacks), generated natively (primary, filelists, other; createrepo_c's package data). What zypper reads first. HEAD: status and headers only.",
+        "operationId": "stateRepoMetadataHead",
+        "parameters": [
+          {
+            "description": "a state id or a unique prefix of it (at least 4 hex digits)",
+            "in": "path",
+            "name": "state",
+            "required": true,
+            "schema": {
+              "pattern": "^[0-9a-f]{4,64}$",
+              "type": "string"
+            }
+          },
+          {
+            "description": "repomd.xml, or a file it lists (SHA-primary.xml.gz, SHA-filelists.xml.gz, SHA-other.xml.gz)",
+            "in": "path",
+            "name": "file",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "as GET, without the body",
+            "headers": {
+              "Content-Length": {
+                "schema": {
+                  "type": "integer"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Repository metadata (HEAD)",
+        "tags": [
+          "repositories"
         ]
       }
     },
@@ -1420,6 +3036,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Show a state",
@@ -1456,6 +3075,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "List tokens",
@@ -1506,6 +3128,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Create a token",
@@ -1557,6 +3182,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Revoke a token",
@@ -1616,6 +3244,9 @@ enum OpenAPIDocument {
         "security": [
           {
             "bearer": []
+          },
+          {
+            "basic": []
           }
         ],
         "summary": "Where is a package",
@@ -1649,7 +3280,7 @@ enum OpenAPIDocument {
     },
     "/metrics": {
       "get": {
-        "description": "Text exposition format 0.0.4; no authentication (expose it only where Prometheus scrapes). tidemark_observations_ingested_total{outcome}, tidemark_states, tidemark_hosts, tidemark_hosts_stale (last observation older than 2x the median gap of the host's last 10 observations, or than --stale-after), tidemark_http_request_duration_seconds{route,status}.",
+        "description": "Text exposition format 0.0.4; no authentication (expose it only where Prometheus scrapes). tidemark_observations_ingested_total{outcome}, tidemark_states, tidemark_hosts, tidemark_hosts_stale (last observation older than 2x the median gap of the host's last 10 observations, or than --stale-after), tidemark_archive_files, tidemark_mirror_runs_total, tidemark_mirror_failures_total, tidemark_http_request_duration_seconds{route,status}.",
         "operationId": "metrics",
         "responses": {
           "200": {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Logging
 import Synchronization
+import TidemarkArchive
 import TidemarkCore
 import TidemarkHosts
 import TidemarkStore
@@ -22,6 +23,12 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(75)
     /// Fixed staleness threshold in seconds for `tidemark_hosts_stale`; nil: 2x each host's median gap.
     public var staleAfter: Int64? = nil
+    /// How often the server mirrors every repository the fleet's hosts have configured into the
+    /// archive; nil: never (only `POST /api/v1/archive/mirror` and `tidemark archive mirror`).
+    public var mirrorInterval: Duration? = nil
+    /// Largest package upload (`POST /api/v1/archive/files`), apart from `maxBody`: a package
+    /// (kernel firmware, debuginfo) can be far larger than any JSON document.
+    public var maxUpload: Int = 2 << 30
     public var now: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
 
     public init() {}
@@ -65,20 +72,35 @@ public struct TidemarkServer: Sendable {
     public let store: any HistoryStore
     public let tokens: any TokenStore
     public let stats: (any FleetStatsSource)?
+    /// Package files (on disk) and their records; served as rpm-md repositories.
+    public let archive: PackageArchive
+    /// Rollbacks (and later other work) for agents to claim.
+    public let jobs: any JobStore
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
+    /// Per-state repository metadata between zypper's requests (repomd.xml, then each file).
+    let stateRepositories = StateRepositoryCache(capacity: 32)
 
-    public init(store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, configuration: ServerConfiguration) {
+    public init(
+        store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, archive: PackageArchive, jobs: any JobStore,
+        configuration: ServerConfiguration
+    ) {
         self.store = store
         self.tokens = tokens
         self.stats = stats
+        self.archive = archive
+        self.jobs = jobs
         self.configuration = configuration
         self.metrics = ServerMetrics()
     }
 
-    /// The server on an SQL history store: tokens and fleet statistics in the same database.
-    public init(store: SQLHistoryStore, configuration: ServerConfiguration) {
-        self.init(store: store, tokens: SQLTokenStore(backend: store.backend), stats: SQLFleetStats(backend: store.backend), configuration: configuration)
+    /// The server on an SQL history store: tokens, fleet statistics, the archive's records and
+    /// jobs in the same database; the archive's files under `archiveDirectory`.
+    public init(store: SQLHistoryStore, archiveDirectory: String, configuration: ServerConfiguration) {
+        self.init(
+            store: store, tokens: SQLTokenStore(backend: store.backend), stats: SQLFleetStats(backend: store.backend),
+            archive: PackageArchive(directory: archiveDirectory, store: SQLArchiveStore(backend: store.backend)),
+            jobs: SQLJobStore(backend: store.backend), configuration: configuration)
     }
 
     var queries: HistoryQueries {
@@ -89,12 +111,13 @@ public struct TidemarkServer: Sendable {
     }
 
     /// The application, ready for `runService()` (which stops gracefully on SIGTERM and SIGINT:
-    /// in-flight requests finish, then it returns).
+    /// in-flight requests finish, the scheduled mirroring stops, then it returns).
     public func application(logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
+            services: configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [],
             logger: logger)
     }
 
@@ -169,6 +192,9 @@ public struct TidemarkServer: Sendable {
             guard let id = Int64(text) else { throw APIError.badRequest("id: '\(text)' is not a token id (an integer)") }
             return try json(try await api.tokens.revokeToken(id: id, now: api.configuration.now()))
         }
+
+        addArchiveRoutes(router)
+        addJobRoutes(router)
         return router
     }
 
@@ -176,11 +202,18 @@ public struct TidemarkServer: Sendable {
 
     enum Access {
         case read, admin, report
+        /// Repositories and archive listings: what agents install from, so host tokens too.
+        case fetch
+        /// A host's own jobs: its host token, or a reader or admin.
+        case hostJobs
+        /// Claiming and finishing a job: the job's host token or an admin.
+        case runJob
         var roles: Set<TokenRole> {
             switch self {
             case .read: [.reader, .admin]
             case .admin: [.admin]
-            case .report: [.admin, .host]
+            case .report, .runJob: [.admin, .host]
+            case .fetch, .hostJobs: [.reader, .admin, .host]
             }
         }
         var needed: String {
@@ -188,22 +221,26 @@ public struct TidemarkServer: Sendable {
             case .read: "a reader or admin token"
             case .admin: "an admin token"
             case .report: "a host token (for its own host) or an admin token"
+            case .fetch: "a reader, admin or host token"
+            case .hostJobs: "a reader or admin token, or the host's own token"
+            case .runJob: "the job's host token or an admin token"
             }
         }
     }
 
-    /// Checks `Authorization: Bearer <token>` against the token store; the secret itself is
-    /// never logged or kept, only its hash is looked up.
+    /// Checks the token (`Authorization: Bearer <token>`, or `Basic` with the token as the
+    /// password and any user name, which is how zypper sends `http://user:TOKEN@host/` baseurls)
+    /// against the token store; the secret itself is never logged or kept, only its hash is
+    /// looked up.
     @discardableResult
     func authorize(_ req: Request, _ ctx: ServerContext, _ access: Access) async throws -> TokenRecord {
         guard let header = req.headers[.authorization] else {
-            throw APIError.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>' (an admin creates tokens with `tidemark token create`)")
+            throw APIError.unauthorized("missing Authorization header: send 'Authorization: Bearer <token>' or HTTP basic authentication with the token as password (an admin creates tokens with `tidemark token create`)")
         }
-        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
-            throw APIError.unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+        guard let secret = Self.tokenSecret(authorization: header) else {
+            throw APIError.unauthorized("malformed Authorization header: expected 'Bearer <token>' or 'Basic base64(user:token)'")
         }
-        guard let token = try await tokens.token(secret: String(parts[1])) else {
+        guard let token = try await tokens.token(secret: secret) else {
             throw APIError.unauthorized("unknown token: no token with this secret exists on this server")
         }
         ctx.info.token = token
@@ -216,13 +253,47 @@ public struct TidemarkServer: Sendable {
         return token
     }
 
+    /// Like `authorize`, and a host token must belong to `host` (readers and admins may act on
+    /// any host, as `access` allows).
+    @discardableResult
+    func authorize(_ req: Request, _ ctx: ServerContext, _ access: Access, host: String) async throws -> TokenRecord {
+        let token = try await authorize(req, ctx, access)
+        if token.role == .host, token.host != host {
+            throw APIError.forbidden("token \(token.id) belongs to host \(token.host ?? "?"), not \(host)")
+        }
+        return token
+    }
+
+    /// The token in an Authorization header: `Bearer TOKEN`, or `Basic base64(USER:TOKEN)`
+    /// (any user name). Nil when the header is neither.
+    static func tokenSecret(authorization header: String) -> String? {
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, !parts[1].isEmpty else { return nil }
+        switch parts[0].lowercased() {
+        case "bearer":
+            return String(parts[1])
+        case "basic":
+            guard let data = Data(base64Encoded: String(parts[1])), let text = String(data: data, encoding: .utf8),
+                  let colon = text.firstIndex(of: ":")
+            else { return nil }
+            let password = String(text[text.index(after: colon)...])
+            return password.isEmpty ? nil : password
+        default:
+            return nil
+        }
+    }
+
     // MARK: bodies
 
     /// The whole body, up to `maxBody` bytes (413 beyond) and within `requestTimeout` (408).
     func readBody(_ req: Request) async throws -> ByteBuffer {
-        let limit = configuration.maxBody
+        try await readBody(req, limit: configuration.maxBody, option: "--max-body")
+    }
+
+    /// The whole body, up to `limit` bytes (413 naming `option` beyond) and within `requestTimeout` (408).
+    func readBody(_ req: Request, limit: Int, option: String) async throws -> ByteBuffer {
         if let length = req.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw APIError(.contentTooLarge, "payload_too_large", "request body of \(length) bytes exceeds the server's limit of \(limit) bytes (--max-body)")
+            throw APIError(.contentTooLarge, "payload_too_large", "request body of \(length) bytes exceeds the server's limit of \(limit) bytes (\(option))")
         }
         let timeout = configuration.requestTimeout
         let body = req.body
@@ -241,7 +312,7 @@ public struct TidemarkServer: Sendable {
                 return buffer
             }
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the server's limit of \(limit) bytes (--max-body)")
+            throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the server's limit of \(limit) bytes (\(option))")
         }
     }
 
@@ -348,7 +419,7 @@ public struct TidemarkServer: Sendable {
 
     func metricsText() async throws -> String {
         let hosts = try await store.hosts().count
-        var fleet = ServerMetrics.Fleet(states: 0, hosts: hosts, staleHosts: 0)
+        var fleet = ServerMetrics.Fleet(states: 0, hosts: hosts, staleHosts: 0, archivedFiles: try await archive.store.archiveSequence().count)
         if let stats {
             fleet.states = try await stats.stateCount()
             fleet.staleHosts = Staleness.count(
@@ -362,7 +433,7 @@ public struct TidemarkServer: Sendable {
 // MARK: helpers
 
 /// Registers a handler and records its route pattern for logs and metrics.
-private func route(
+func route(
     _ router: Router<ServerContext>, _ method: HTTPRequest.Method, _ path: String,
     _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
 ) {
@@ -393,7 +464,7 @@ func decodeJSON<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T 
     }
 }
 
-private func pathParameter(_ ctx: ServerContext, _ name: String) throws -> String {
+func pathParameter(_ ctx: ServerContext, _ name: String) throws -> String {
     guard let raw = ctx.parameters.get(name), let value = percentDecoded(raw), !value.isEmpty else {
         throw APIError.badRequest("\(name): missing or badly percent-encoded path segment")
     }
@@ -428,7 +499,7 @@ private func refParameter(_ req: Request, _ name: String) throws -> String {
 }
 
 /// Refuses `file:` refs up front (the server has no client files) and checks a ref's time.
-private func checkRef(_ ref: String, parameter: String) throws -> String {
+func checkRef(_ ref: String, parameter: String) throws -> String {
     if ref.hasPrefix("file:") {
         throw APIError.badRequest("\(parameter): '\(ref)': file refs name files on the client; the server reads no files (upload the list with POST /api/v1/import/rpm-qa, then use its host ref)")
     }
@@ -470,7 +541,8 @@ struct RequestMiddleware: RouterMiddleware {
         } catch {
             let e = APIError.from(error)
             failure = e
-            response = e.response()
+            // HEAD (zypper probes files with it): the error's status and headers, no body.
+            response = request.method == .head ? e.response().createHeadResponse() : e.response()
         }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -20,7 +20,14 @@ import TidemarkTestSupport
                 "/healthz", "/metrics", "/openapi.json", "/api/v1/observations", "/api/v1/import/rpm-qa", "/api/v1/import/salt",
                 "/api/v1/hosts", "/api/v1/hosts/{host}/history", "/api/v1/show", "/api/v1/diff", "/api/v1/where/{name}",
                 "/api/v1/drift", "/api/v1/tokens", "/api/v1/tokens/{id}",
+                "/api/v1/repos/all/repodata/{file}", "/api/v1/repos/all/Packages/{sha256}/{file}",
+                "/api/v1/repos/state/{state}/repodata/{file}", "/api/v1/repos/state/{state}/Packages/{sha256}/{file}",
+                "/api/v1/archive/files", "/api/v1/archive/files/{sha256}", "/api/v1/archive/missing", "/api/v1/archive/mirror",
+                "/api/v1/hosts/{host}/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/target", "/api/v1/jobs/{id}/claim", "/api/v1/jobs/{id}/result",
             ])
+            // Every operation but the three open ones takes a bearer token or basic authentication.
+            let schemes = (((doc.json as? [String: Any])?["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]).map { Set($0.keys) }
+            #expect(schemes == ["bearer", "basic"])
             let tmp = try TemporaryDirectory("openapi-doc")
             defer { tmp.remove() }
             try FileSystem.write(doc.body, to: tmp.path("openapi.json"))

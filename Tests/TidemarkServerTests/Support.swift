@@ -26,7 +26,7 @@ final class Fixture: @unchecked Sendable {
         let store = try await SQLHistoryStore.openSQLite(path: db)
         var config = ServerConfiguration()
         configure(&config)
-        let server = TidemarkServer(store: store, configuration: config)
+        let server = TidemarkServer(store: store, archiveDirectory: tmp.path("archive"), configuration: config)
         let tokens = SQLTokenStore(backend: store.backend)
         let now = Timestamp(seconds: 1_737_450_000)
         let admin = try await tokens.createToken(role: .admin, host: nil, note: "test admin", now: now).token
@@ -73,6 +73,8 @@ final class Fixture: @unchecked Sendable {
 struct Reply: Sendable {
     var status: Int
     var body: String
+    var headers: HTTPFields = [:]
+    var bytes: [UInt8] = []
     var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]) }
     var errorCode: String? { ((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String }
     var errorMessage: String { (((json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String) ?? "" }
@@ -89,6 +91,22 @@ struct Client: Sendable {
         if body != nil { headers[.contentType] = "application/json" }
         let r = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         return Reply(status: Int(r.status.code), body: String(buffer: r.body))
+    }
+
+    /// A binary body (a package upload).
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String?, bytes: [UInt8], contentType: String = "application/x-rpm") async throws -> Reply {
+        var headers: HTTPFields = [.contentType: contentType]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let r = try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(bytes: bytes))
+        return Reply(status: Int(r.status.code), body: String(buffer: r.body), headers: r.headers, bytes: Array(r.body.readableBytesView))
+    }
+
+    /// Any Authorization header, keeping the answer's headers and bytes (repositories).
+    func fetch(_ uri: String, method: HTTPRequest.Method = .get, authorization: String?) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let authorization { headers[.authorization] = authorization }
+        let r = try await client.execute(uri: uri, method: method, headers: headers, body: nil)
+        return Reply(status: Int(r.status.code), body: String(buffer: r.body), headers: r.headers, bytes: Array(r.body.readableBytesView))
     }
 
     func get(_ uri: String, token: String? = nil) async throws -> Reply { try await send(.get, uri, token: token) }

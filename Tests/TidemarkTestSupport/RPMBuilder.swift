@@ -45,6 +45,30 @@ public struct RPMSubpackage: Sendable, Hashable {
     }
 }
 
+/// An install or erase scriptlet of an `RPMSpec` (`%pre`, `%post`, `%preun`, `%postun`).
+public struct RPMScriptlet: Sendable, Hashable {
+    public enum Section: String, Sendable, Hashable { case pre, post, preun, postun }
+    public var section: Section
+    /// The script, literal (no macro expansion).
+    public var body: String
+    /// Runs in rpm's built-in Lua (`-p <lua>`) rather than `/bin/sh`: a shell scriptlet makes the
+    /// package require `/bin/sh`, which an empty test root does not have.
+    public var lua: Bool
+
+    public init(_ section: Section, _ body: String, lua: Bool = true) {
+        self.section = section
+        self.body = body
+        self.lua = lua
+    }
+
+    /// A Lua scriptlet that fails with `message` (rpm prints it): a `%pre` that fails makes rpm
+    /// refuse to install the package.
+    public static func failing(_ section: Section, message: String) -> RPMScriptlet {
+        let quoted = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return RPMScriptlet(section, "error(\"\(quoted)\", 0)")
+    }
+}
+
 /// Describes one spec file: a main package and its subpackages, all built by one `rpmbuild -bb`.
 ///
 /// Free text (summary, vendor, disturl, changelog) is escaped for rpm's macro expansion (`%`).
@@ -94,6 +118,8 @@ public struct RPMSpec: Sendable, Hashable {
     /// `%_binary_payload` / `%_source_payload`: `w.ufdio` (uncompressed, fast) unless a test
     /// needs a compressed payload (`w9.gzdio`, `w2.xzdio`, `w3.zstdio`).
     public var payload: String = "w.ufdio"
+    /// Scriptlets of the main package.
+    public var scriptlets: [RPMScriptlet] = []
 
     public init(
         name: String, epoch: Int? = nil, version: String, release: String = "1", arch: String = "noarch",
@@ -181,6 +207,9 @@ public struct RPMSpec: Sendable, Hashable {
         }
         for d in directories { s += "mkdir -p %{buildroot}\(d)\n" }
         for g in ghosts { s += "mkdir -p \"$(dirname %{buildroot}\(g))\" && touch %{buildroot}\(g)\n" }
+        for script in scriptlets {
+            s += "\n%\(script.section.rawValue)\(script.lua ? " -p <lua>" : "")\n\(RPMSpec.escape(script.body))\n"
+        }
         func filesSection(_ header: String, _ files: [PackageFile]) -> String {
             var t = "\n\(header)\n"
             for f in files { t += (f.isConfig ? "%config(noreplace) " : "") + f.path + "\n" }

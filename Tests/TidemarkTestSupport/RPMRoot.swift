@@ -146,6 +146,13 @@ public struct RPMRoot: Sendable {
         try RPMRoot.parseQA(try rpmQuery(RPMRoot.qaFormat))
     }
 
+    /// The packages in `.rpm` files, as `rpmQA` will show them once installed (`rpm -qp --qf
+    /// qaFormat FILES`): the exact binaries of a target state.
+    public static func packages(inFiles files: [String]) throws(TidemarkError) -> [Package] {
+        guard !files.isEmpty else { return [] }
+        return try parseQA(try Subprocess.check("rpm", ["-qp", "--qf", qaFormat] + files).stdoutText).map(\.package)
+    }
+
     /// Parses `qaFormat` output, mapping `(none)` to nil.
     public static func parseQA(_ text: String) throws(TidemarkError) -> [RPMQueryRecord] {
         var out: [RPMQueryRecord] = []
@@ -165,6 +172,12 @@ public struct RPMRoot: Sendable {
     }
 
     // MARK: configuration
+
+    /// Writes the root's `etc/zypp/zypp.conf` (which `zypper --root DIR` reads) with
+    /// `multiversion = VALUE`, e.g. `provides:multiversion(kernel)` as openSUSE ships it.
+    public func setZyppMultiversion(_ value: String) throws(TidemarkError) {
+        try FileSystem.write("[main]\nmultiversion = \(value)\n", to: path + "/etc/zypp/zypp.conf")
+    }
 
     /// Points `etc/localtime` at `/usr/share/zoneinfo/ZONE` (as systemd does), e.g. `Europe/Berlin`.
     public func setTimeZone(_ zone: String) throws(TidemarkError) {

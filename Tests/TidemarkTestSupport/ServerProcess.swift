@@ -11,12 +11,20 @@ public final class ServerProcess: @unchecked Sendable {
     private let executable: TidemarkExecutable
     private var process: ChildProcess?
     private let log: String
+    /// The package archive's directory (`--archive`): by default `archive/` beside a database
+    /// file (for a PostgreSQL URL, a directory beside the log), never the user's own archive.
+    public let archive: String
+    /// More `tidemark server` arguments (`--mirror-interval 0`, `--max-upload 1M` …).
+    public let arguments: [String]
 
-    public init(_ executable: TidemarkExecutable, db: String, log: String, port: Int? = nil) throws {
+    public init(_ executable: TidemarkExecutable, db: String, log: String, port: Int? = nil, archive: String? = nil, arguments: [String] = []) throws {
         self.executable = executable
         self.db = db
         self.log = log
         self.port = try port ?? ServerProcess.freePort()
+        let beside = db.contains("://") ? log : db
+        self.archive = archive ?? ((beside as NSString).deletingLastPathComponent + "/archive")
+        self.arguments = arguments
     }
 
     deinit { process?.signal(SIGKILL) }
@@ -24,7 +32,7 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts the server and waits until `/healthz` answers.
     public func start(timeout: Duration = .seconds(30)) throws {
         let p = try ChildProcess.spawn(
-            executable.path, ["server", "--listen", "127.0.0.1:\(port)", "--db", db],
+            executable.path, ["server", "--listen", "127.0.0.1:\(port)", "--db", db, "--archive", archive] + arguments,
             stdout: .file(log, append: true), stderr: .file(log, append: true))
         process = p
         let deadline = ContinuousClock.now + timeout

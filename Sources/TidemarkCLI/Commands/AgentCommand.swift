@@ -15,6 +15,9 @@ struct AgentCommand: AsyncParsableCommand {
             heartbeat (its id only). While the server cannot be reached, observations wait in the \
             spool and are delivered later, oldest first, with exponential backoff and jitter. The \
             first run also sends the host's past, reconstructed from zypp history or dpkg.log. \
+            After delivering, it uploads package files of the zypp package cache that the server's \
+            archive lacks, and runs the jobs the server has for this host (`tidemark rollback \
+            HOST --server URL`): zypper from the server's archive, then the new state is reported. \
             With --once: one cycle (for cron, timers and salt), exit status 0 when the observation \
             is safely spooled, even if the server was unreachable (it goes out next time).
             """)
@@ -25,6 +28,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Host name to report as (default: this machine's hostname).") var host: String?
     @Option(help: "Time between collections: 30s, 5m, 1h.") var interval: String = "5m"
     @Option(help: "Spool directory (default: /var/spool/tidemark as root, else ~/.local/state/tidemark/spool).") var spool: String?
+    @Flag(help: "Don't upload package files of the zypp package cache that the server's archive lacks.") var noUploadPackageCache = false
     @Flag(help: "Run one cycle and exit.") var once = false
     @Flag(help: "Print the cycle's report as JSON (with --once).") var json = false
 
@@ -39,7 +43,7 @@ struct AgentCommand: AsyncParsableCommand {
             let spoolDir = spool ?? (getuid() == 0 ? "/var/spool/tidemark" : NSHomeDirectory() + "/.local/state/tidemark/spool")
             let client = try TidemarkClient(baseURL: url, token: token)
             let agent = Agent(
-                configuration: .init(root: root, host: hostName, spool: spoolDir, interval: every),
+                configuration: .init(root: root, host: hostName, spool: spoolDir, interval: every, uploadPackageCache: !noUploadPackageCache),
                 client: client)
             if once {
                 let report: Agent.Report

@@ -10,7 +10,7 @@ import TidemarkStore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Tidemark against its anchors (rpm -qa, a naive table).",
-        subcommands: [Snapshot.self, Fleet.self, Load.self])
+        subcommands: [Snapshot.self, Fleet.self, Load.self, Repo.self])
 
     static func seconds(_ body: () async throws -> Void) async rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds

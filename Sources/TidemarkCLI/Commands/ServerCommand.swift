@@ -9,17 +9,29 @@ import TidemarkStore
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Serve the HTTP API (observations, imports, queries, tokens, /metrics, /openapi.json).",
+        abstract: "Serve the HTTP API (observations, imports, queries, tokens, archive, repositories, jobs, /metrics, /openapi.json).",
         discussion: """
             Listens on 127.0.0.1:8795 by default: put it behind a TLS-terminating reverse proxy \
             (nginx, haproxy) to serve a fleet. Every /api/v1 call needs `Authorization: Bearer \
-            TOKEN`; make the first admin token with `tidemark token create --role admin` on the \
-            same database. /healthz, /metrics and /openapi.json need no token. Logs one line per \
+            TOKEN` (or HTTP basic authentication with the token as password and any user name); \
+            make the first admin token with `tidemark token create --role admin` on the same \
+            database. /healthz, /metrics and /openapi.json need no token. Logs one line per \
             request to stderr (LOG_LEVEL=debug|info|warning). SIGTERM or SIGINT: stops accepting, \
-            finishes the requests in flight, exits 0.
+            finishes the requests in flight, stops mirroring, exits 0.
+
+            The package archive (--archive DIR, records in the same database) is served as rpm-md \
+            repositories zypper installs from: everything archived at \
+            http://tidemark:TOKEN@HOST:PORT/api/v1/repos/all/ and exactly one recorded state at \
+            …/api/v1/repos/state/STATE-ID/ (a reader, admin or host token). Packages come in by \
+            upload (POST /api/v1/archive/files, up to --max-upload), by POST \
+            /api/v1/archive/mirror, and every --mirror-interval (default 1h, 0: never) the server \
+            mirrors each enabled repository the fleet's hosts have configured (as of their latest \
+            observations). Rollbacks reach hosts as jobs their agents claim \
+            (POST /api/v1/hosts/HOST/jobs).
             """)
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var archive: ArchiveOptions
 
     @Option(help: ArgumentHelp("Address and port to listen on (IPv6 as [::1]:8795).", valueName: "host:port"))
     var listen: String = "127.0.0.1:8795"
@@ -36,9 +48,17 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Count a host as stale (tidemark_hosts_stale) when its last observation is older than this many seconds; default: older than twice the median gap of its last 10 observations.", valueName: "seconds"))
     var staleAfter: Int64?
 
+    @Option(help: ArgumentHelp("How often to mirror every repository the fleet's hosts have configured into the archive: 90s, 30m, 1h, 1d; 0: never.", valueName: "interval"))
+    var mirrorInterval: String = "1h"
+
+    @Option(help: ArgumentHelp("Largest accepted package upload, in bytes or with K, M, G.", valueName: "size"))
+    var maxUpload: String = "2G"
+
     func validate() throws {
         _ = try Self.parseListen(listen)
         _ = try Self.parseSize(maxBody)
+        _ = try Self.parseSize(maxUpload, option: "--max-upload")
+        _ = try Self.parseInterval(mirrorInterval)
         guard requestTimeout > 0, idleTimeout > 0 else { throw ValidationError("--request-timeout and --idle-timeout must be positive") }
         if let staleAfter, staleAfter <= 0 { throw ValidationError("--stale-after must be positive") }
     }
@@ -51,10 +71,12 @@ struct ServerCommand: AsyncParsableCommand {
             config.requestTimeout = .seconds(requestTimeout)
             config.idleTimeout = .seconds(idleTimeout)
             config.staleAfter = staleAfter
+            config.maxUpload = try Self.parseSize(maxUpload, option: "--max-upload")
+            config.mirrorInterval = try Self.parseInterval(mirrorInterval)
             var logger = Logger(label: "tidemark.server") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             let history = try await store.open()
-            let app = TidemarkServer(store: history, configuration: config).application(logger: logger)
+            let app = TidemarkServer(store: history, archiveDirectory: archive.path, configuration: config).application(logger: logger)
             do {
                 try await app.runService()
             } catch {
@@ -75,13 +97,25 @@ struct ServerCommand: AsyncParsableCommand {
         return (host, port)
     }
 
-    static func parseSize(_ text: String) throws -> Int {
+    static func parseSize(_ text: String, option: String = "--max-body") throws -> Int {
         let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
         var digits = text.uppercased()
         var mult = 1
         if let last = digits.last, let m = units[last] { mult = m; digits.removeLast() }
         if digits.hasSuffix("I") { digits.removeLast() }  // 64Mi
-        guard let n = Int(digits), n > 0, n <= Int.max / mult else { throw ValidationError("--max-body '\(text)': expected a size such as 67108864, 512K or 64M") }
+        guard let n = Int(digits), n > 0, n <= Int.max / mult else { throw ValidationError("\(option) '\(text)': expected a size such as 67108864, 512K or 64M") }
         return n * mult
+    }
+
+    /// `90s`, `30m`, `1h`, `1d` or plain seconds; `0` (in any unit): nil, never.
+    static func parseInterval(_ text: String) throws -> Duration? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var digits = text.lowercased()
+        var mult: Int64 = 1
+        if let last = digits.last, let m = units[last] { mult = m; digits.removeLast() }
+        guard let n = Int64(digits), n >= 0, n <= 366 * 86400 / mult else {
+            throw ValidationError("--mirror-interval '\(text)': expected an interval such as 90s, 30m, 1h or 1d (0: never)")
+        }
+        return n == 0 ? nil : .seconds(n * mult)
     }
 }

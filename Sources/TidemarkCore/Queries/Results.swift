@@ -77,6 +77,13 @@ public struct ShownPackage: Sendable, Codable, Hashable {
         self.installTime = installTime.map(Timestamp.init(seconds:))
         status = p.status
     }
+
+    /// The package again (a shown package carries every identity fact but its format).
+    public func package(format: PackageFormat) -> Package {
+        Package(
+            format: format, name: name, evr: EVR(epoch: epoch, version: version, release: release), arch: arch, digest: digest,
+            vendor: vendor, source: source, disturl: disturl, buildTime: buildTime?.seconds, status: status)
+    }
 }
 
 public struct DiffResult: Sendable, Codable {

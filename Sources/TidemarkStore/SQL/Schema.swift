@@ -101,6 +101,56 @@ enum Schema {
                 """,
             ]
         },
+        // The package archive: files live on disk under their SHA-256; here is what each one
+        // is (its package identity, by which states find it) and its rpm-md fragments, cached
+        // so that generating a repository never reopens a package file.
+        Migration(version: 3, summary: "package archive (content-addressed files, cached rpm-md fragments), pinned states, jobs for agents") { d in
+            [
+                """
+                CREATE TABLE archive_files (
+                    id \(d.autoID),
+                    sha256 TEXT NOT NULL UNIQUE,
+                    package_key TEXT NOT NULL,
+                    package TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    file_name TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    origin TEXT NOT NULL,
+                    added_at BIGINT NOT NULL,
+                    primary_xml \(d.blob) NOT NULL,
+                    filelists_xml \(d.blob) NOT NULL,
+                    other_xml \(d.blob) NOT NULL
+                )
+                """,
+                "CREATE INDEX archive_files_package ON archive_files (package_key)",
+                // Work for agents (rollbacks), fetched by the host's agent with each report.
+                """
+                CREATE TABLE host_jobs (
+                    id \(d.autoID),
+                    host TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    dry_run BOOLEAN NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    started_at BIGINT,
+                    finished_at BIGINT,
+                    result_state TEXT,
+                    message TEXT,
+                    output TEXT
+                )
+                """,
+                "CREATE INDEX host_jobs_host ON host_jobs (host, status)",
+                """
+                CREATE TABLE archive_pins (
+                    state_hash TEXT PRIMARY KEY,
+                    ref TEXT NOT NULL,
+                    note TEXT,
+                    pinned_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -1,0 +1,58 @@
+import Foundation
+import TidemarkArchive
+import TidemarkClient
+import TidemarkCore
+import TidemarkHosts
+
+extension Agent {
+    /// Runs the host's pending jobs (rollbacks), oldest first: claim, run, spool and deliver the
+    /// state the host is in afterwards, post the result. A job that cannot run (a package
+    /// missing from the archive, not an rpm host) is finished as failed with the reason.
+    func runJobs(spool: Spool, now: @Sendable () -> Timestamp) async throws -> Int {
+        var done = 0
+        for pending in try await client.pendingJobs(host: configuration.host) {
+            let job: HostJob
+            do { job = try await client.claimJob(pending.id) } catch let e as TidemarkError where e.code == .conflict { continue }
+            logger.info("job \(job.id): \(job.kind.rawValue) to state \(job.target.short)\(job.dryRun ? " (dry run)" : "")")
+            do {
+                let report = try await rollback(job, spool: spool, now: now)
+                let ok = report.status != .failed
+                _ = try await client.finishJob(job.id, succeeded: ok, resultState: report.after ?? report.before, message: report.message, output: report.output)
+                logger.info("job \(job.id) \(ok ? "succeeded" : "failed"): \(report.message)")
+            } catch {
+                let message = (error as? TidemarkError)?.message ?? "\(error)"
+                _ = try await client.finishJob(job.id, succeeded: false, resultState: nil, message: message, output: nil)
+                logger.warning("job \(job.id) failed: \(message)")
+            }
+            done += 1
+        }
+        return done
+    }
+
+    private func rollback(_ job: HostJob, spool: Spool, now: @Sendable () -> Timestamp) async throws -> RollbackReport {
+        let target = try await client.jobTarget(job.id).packages.map { $0.package(format: .rpm) }
+        let work = configuration.spool + "/job-\(job.id)"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let client = self.client
+        let (report, observation) = try await HostRollback.run(
+            root: configuration.root, host: configuration.host, target: target, targetID: job.target, dryRun: job.dryRun, work: work,
+            source: .agent, now: now
+        ) { packages, directory in
+            // The needed files from the server's archive, checked and made into a local repository.
+            let byKey = Dictionary(try await client.archivedFiles().map { ($0.package.identityKey, $0) }, uniquingKeysWith: { a, _ in a })
+            let missing = packages.filter { byKey[$0.identityKey] == nil }
+            guard missing.isEmpty else { throw PackageArchive.missingError(missing) }
+            var downloaded: [(file: ArchivedFile, bytes: [UInt8])] = []
+            for p in packages {
+                let f = byKey[p.identityKey]!
+                downloaded.append((f, try await client.downloadPackage(f)))
+            }
+            return try PackageArchive.writeRepository(downloaded: downloaded, to: directory, now: now())
+        }
+        if let observation {
+            try spool.enqueue(observation, heartbeat: false)
+            _ = try await deliver(spool)
+        }
+        return report
+    }
+}

@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "TidemarkCore"),
@@ -42,7 +43,8 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "TidemarkRepo", dependencies: ["TidemarkCore", "TidemarkRPM", "TidemarkHosts", "CZlib"]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .target(name: "TidemarkRepo", dependencies: ["TidemarkCore", "TidemarkRPM", "TidemarkHosts", "CZlib", "CCrypto"]),
         .target(
             name: "TidemarkStore",
             dependencies: [
@@ -66,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "TidemarkAgent",
-            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", "TidemarkArchive", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", "TidemarkRepo", "TidemarkArchive", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkServer",
@@ -76,6 +78,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(

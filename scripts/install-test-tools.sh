@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests talk to (rpm, rpmbuild, zypper, createrepo_c, dpkg-deb,
 # compressors for rotated logs and repository metadata, faketime for the demo) and zlib's headers
-# (the CZlib module: TidemarkRepo's gzip). Idempotent; needs root or sudo.
+# and OpenSSL's (the CZlib and CCrypto modules: TidemarkRepo's gzip and SHA-256). Idempotent; needs root or sudo.
 set -euo pipefail
-pkgs=(curl sqlite3 rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils postgresql zlib1g-dev)
+pkgs=(curl sqlite3 rpm zypper createrepo-c dpkg-dev xz-utils bzip2 zstd gzip faketime tzdata coreutils postgresql zlib1g-dev libssl-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -2,6 +2,7 @@ import Foundation
 import TidemarkClient
 import TidemarkCore
 import TidemarkHosts
+import TidemarkRepo
 
 extension Agent {
     /// Uploads the package files in the host's zypp package cache (`keeppackages=1` repositories
@@ -23,7 +24,7 @@ extension Agent {
             let key = "\(st.st_size):\(st.st_mtim.tv_sec)"
             if let known = record[path], known.hasPrefix(key + ":") { continue }
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            candidates.append((path, key, SHA256.hex([UInt8](data))))
+            candidates.append((path, key, bulkSHA256Hex([UInt8](data))))
         }
         guard !candidates.isEmpty else { return 0 }
         let missing = Set(try await client.missingFromArchive(candidates.map(\.sha256)))

@@ -110,7 +110,7 @@ extension PackageArchive {
     public static func writeRepository(downloaded: [(file: ArchivedFile, bytes: [UInt8])], to directory: String, now: Timestamp) throws(TidemarkError) -> String {
         var packages: [RepoPackage] = []
         for (f, bytes) in downloaded {
-            guard SHA256.hex(bytes) == f.sha256 else { throw TidemarkError(.corrupt, "\(f.fileName): does not match its SHA-256 \(f.sha256)") }
+            guard bulkSHA256Hex(bytes) == f.sha256 else { throw TidemarkError(.corrupt, "\(f.fileName): does not match its SHA-256 \(f.sha256)") }
             let rpm = try RPMFile(bytes: bytes, name: f.fileName)
             let path = directory + "/" + f.href
             try DurableFile.makeDirectory((path as NSString).deletingLastPathComponent)

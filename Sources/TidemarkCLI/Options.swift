@@ -20,9 +20,15 @@ struct StoreOptions: ParsableArguments {
         if let db { return db }
         let env = ProcessInfo.processInfo.environment
         if let e = env["TIDEMARK_DB"], !e.isEmpty { return e }
-        if getuid() == 0 { return "/var/lib/tidemark/tidemark.sqlite" }
-        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
-        return base + "/tidemark/tidemark.sqlite"
+        return Self.dataPath("tidemark.sqlite")
+    }
+
+    /// `NAME` in Tidemark's data directory: `/var/lib/tidemark` for root, else
+    /// `$XDG_DATA_HOME/tidemark` (`~/.local/share/tidemark`).
+    static func dataPath(_ name: String) -> String {
+        if getuid() == 0 { return "/var/lib/tidemark/" + name }
+        let base = ProcessInfo.processInfo.environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
+        return base + "/tidemark/" + name
     }
 
     /// A URL opens PostgreSQL, anything else the SQLite file at that path.
@@ -110,9 +116,7 @@ struct ArchiveOptions: ParsableArguments {
         if let archive { return archive }
         let env = ProcessInfo.processInfo.environment
         if let e = env["TIDEMARK_ARCHIVE"], !e.isEmpty { return e }
-        if getuid() == 0 { return "/var/lib/tidemark/archive" }
-        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
-        return base + "/tidemark/archive"
+        return StoreOptions.dataPath("archive")
     }
 
     /// The archive on `store`'s database.

@@ -119,9 +119,7 @@ public enum RepoMDReader {
     public static func digest(_ type: String, _ bytes: [UInt8]) -> String? {
         switch type.lowercased() {
         case "sha256":
-            var h = SHA256()
-            bytes.withUnsafeBufferPointer { h.update($0) }
-            return hexString(h.finalize())
+            return bulkSHA256Hex(bytes)
         case "sha", "sha1":
             var h = SHA1()
             bytes.withUnsafeBufferPointer { h.update($0) }

@@ -106,13 +106,13 @@ public struct RepoMetadata: Sendable {
             let (i, compress) = tasks[t]
             if compress {
                 let gz = gzip(documents[i], level: gzipLevel)
-                let sum = SHA256.hex(gz)
+                let sum = bulkSHA256Hex(gz)
                 results.lock.lock()
                 results.compressed[i] = gz
                 results.checksum[i] = sum
                 results.lock.unlock()
             } else {
-                let sum = SHA256.hex(documents[i])
+                let sum = bulkSHA256Hex(documents[i])
                 results.lock.lock()
                 results.openChecksum[i] = sum
                 results.lock.unlock()

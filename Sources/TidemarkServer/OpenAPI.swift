@@ -1997,6 +1997,9 @@ enum OpenAPIDocument {
           "404": {
             "$ref": "#/components/responses/MissingPackages"
           },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
           "408": {
             "$ref": "#/components/responses/RequestTimeout"
           },

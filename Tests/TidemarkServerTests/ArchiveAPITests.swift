@@ -189,6 +189,7 @@ import TidemarkTestSupport
                 let create = try await c.post("/api/v1/hosts/worker1/jobs", token: f.admin, body: "{\"kind\": \"rollback\", \"to\": \"worker1@2025-01-20T12:00:00Z\", \"dryRun\": false}")
                 let id = ((create.json as? [String: Any])?["job"] as? [String: Any])?["id"] as? Int ?? -1
                 var out: [String: Reply] = ["create": create]
+                out["second"] = try await c.post("/api/v1/hosts/worker1/jobs", token: f.admin, body: "{\"kind\": \"rollback\", \"to\": \"worker1@2025-01-20T12:00:00Z\"}")
                 out["pendingHost"] = try await c.get("/api/v1/hosts/worker1/jobs?status=pending", token: f.host1)
                 out["pendingReader"] = try await c.get("/api/v1/hosts/worker1/jobs?status=pending,running", token: f.reader)
                 out["pendingOther"] = try await c.get("/api/v1/hosts/worker1/jobs?status=pending", token: worker2)
@@ -240,6 +241,7 @@ import TidemarkTestSupport
             let finished = try r["result"]!.decode(HostJob.self)
             #expect(finished.status == .succeeded && finished.resultState == before.state.id && finished.output?.contains("Installing") == true && finished.finishedAt != nil)
             #expect(r["resultAgain"]!.status == 409)
+            #expect(r["second"]!.status == 409 && r["second"]!.errorMessage.contains("already has job"), "one job at a time per host: \(r["second"]!.body)")
             #expect(try r["pendingAfter"]!.decode([HostJob].self).isEmpty)
             #expect(try r["all"]!.decode([HostJob].self).map(\.status) == [.succeeded])
             #expect(r["missing"]!.status == 404 && r["missing"]!.errorMessage.contains("bash-5.2-1.1.x86_64") && r["missing"]!.errorMessage.contains("not in the archive"), "\(r["missing"]!.body)")

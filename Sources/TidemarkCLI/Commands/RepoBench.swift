@@ -46,6 +46,7 @@ extension BenchCommand {
         func metadata(_ base: String) async throws {
             let files = try Self.buildPackages(prefix: "bench", count: packages, version: "1.0", in: base + "/meta-build")
             let repo = base + "/meta-repo"
+            try? FileManager.default.removeItem(atPath: repo)
             try DurableFile.makeDirectory(repo)
             for f in files { try FileManager.default.copyItem(atPath: f, toPath: repo + "/" + (f as NSString).lastPathComponent) }
             let names = files.map { ($0 as NSString).lastPathComponent }
@@ -94,12 +95,16 @@ extension BenchCommand {
 
         func archiveAdd(_ base: String) async throws {
             let files = try Self.buildPackages(prefix: "arch", count: archivePackages, version: "1.0", in: base + "/archive-build")
-            let extra = try Self.buildPackages(prefix: "late", count: runs, version: "1.0", in: base + "/archive-extra")
+            // new packages each run, so that a kept --dir still measures real additions
+            let stamp = String(Int(Date().timeIntervalSince1970))
+            let extra = try Self.buildPackages(prefix: "late" + stamp, count: runs, version: "1.0", in: base + "/archive-extra-" + stamp)
             let store = try await SQLHistoryStore.openSQLite(path: base + "/archive.sqlite")
             let archive = PackageArchive(directory: base + "/archive", store: SQLArchiveStore(backend: store.backend))
             let now = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
-            FileHandle.standardError.write(Data("archiving \(files.count) packages (setup, not measured)…\n".utf8))
-            for f in files { _ = try await archive.add(path: f, origin: "bench", now: now) }
+            if try await archive.store.archiveSequence().count < files.count {
+                FileHandle.standardError.write(Data("archiving \(files.count) packages (setup, not measured)…\n".utf8))
+                for f in files { _ = try await archive.add(path: f, origin: "bench", now: now) }
+            }
             _ = try await archive.repositoryOfEverything()
             var times: [Double] = [], adds: [Double] = []
             for f in extra {
@@ -123,6 +128,7 @@ extension BenchCommand {
             let v2 = try Self.buildPackages(prefix: "rb", count: rollbackPackages, version: "2.0", in: base + "/rb-build-2")
             let db = base + "/rollback.sqlite", archiveDir = base + "/rollback-archive", root = base + "/rollback-root"
             let repo = base + "/rollback-repo"
+            for old in [repo, db, archiveDir, root] { try? FileManager.default.removeItem(atPath: old) }
             try DurableFile.makeDirectory(repo)
             for f in v1 { try FileManager.default.copyItem(atPath: f, toPath: repo + "/" + (f as NSString).lastPathComponent) }
             try Subprocess.check("createrepo_c", ["--quiet", "--no-database", repo])
@@ -163,6 +169,14 @@ extension BenchCommand {
         /// with three files, a few dependencies and changelog entries (so the metadata has some
         /// weight). Returns the file paths, sorted.
         static func buildPackages(prefix: String, count: Int, version: String, in top: String) throws -> [String] {
+            let rpms = top + "/RPMS/noarch"
+            func built() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: rpms)) ?? [])
+                    .filter { $0.hasPrefix(prefix + "-") && !$0.hasPrefix(prefix + "-main") }.sorted().map { rpms + "/" + $0 }
+            }
+            // a --dir kept from an earlier run already has them
+            let existing = built()
+            if existing.count == count { return existing }
             try DurableFile.makeDirectory(top + "/SPECS")
             var spec = """
                 Name: \(prefix)-main
@@ -203,8 +217,7 @@ extension BenchCommand {
             let specFile = top + "/SPECS/bench.spec"
             try DurableFile.write(Data(spec.utf8), to: specFile, mode: 0o644)
             try Subprocess.check("rpmbuild", ["-bb", "--quiet", "--define", "_topdir " + top, "--define", "_binary_payload w.ufdio", specFile])
-            let rpms = top + "/RPMS/noarch"
-            return try FileManager.default.contentsOfDirectory(atPath: rpms).filter { $0.hasPrefix(prefix + "-") && !$0.hasPrefix(prefix + "-main") }.sorted().map { rpms + "/" + $0 }
+            return built()
         }
     }
 }

@@ -10,7 +10,16 @@ public struct SQLJobStore: JobStore {
 
     public func createJob(host: String, kind: HostJob.Kind, target: StateID, dryRun: Bool, now: Timestamp) async throws -> HostJob {
         try Observation.validateHostName(host)
+        let backend = self.backend
         return try await backend.transaction { db in
+            // One job at a time per host: a second rollback queued behind the first would run
+            // against a state nobody planned for.
+            try await backend.lockHost(host, db: db)
+            if let r = try await db.raw("SELECT id, status FROM host_jobs WHERE host = \(bind: host) AND status IN ('pending', 'running') ORDER BY id LIMIT 1").first() {
+                throw TidemarkError(
+                    .conflict,
+                    "host \(host) already has job \(try r.decode(column: "id", as: Int64.self)) (\(try r.decode(column: "status", as: String.self))); wait for it to finish")
+            }
             guard let r = try await db.raw("""
                 INSERT INTO host_jobs (host, kind, target, dry_run, status, created_at)
                 VALUES (\(bind: host), \(bind: kind.rawValue), \(bind: target.hex), \(bind: dryRun), 'pending', \(bind: now.seconds))

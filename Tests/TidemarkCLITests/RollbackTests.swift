@@ -114,6 +114,10 @@ import TidemarkTestSupport
         try tm.check(["snapshot", "--root", root.path, "--host", "w", "--at", t1])
         let current = try installed(root)
 
+        // without --root the machine running tidemark would change: refused unless it is the host
+        let elsewhere = try tm.run(["rollback", "w", "--to", "w@" + t0] + archive)
+        #expect(elsewhere.status == 2 && elsewhere.stderrText.contains("not this machine"), "\(elsewhere.stderrText)")
+
         let refused = try tm.run(["rollback", "w", "--to", "w@" + t0, "--root", root.path] + archive)
         #expect(refused.status != 0)
         #expect(refused.stderrText.contains("not in the archive") && refused.stderrText.contains("local-tool-1.0-1.noarch"), "\(refused.stderrText)")

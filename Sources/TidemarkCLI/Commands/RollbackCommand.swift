@@ -30,7 +30,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @Argument(help: "The host (as recorded).") var host: String
     @Option(help: ArgumentHelp("The state to return to: HOST@TIME, HOST, or state:ID (a prefix of at least 4 hex digits).", valueName: "ref")) var to: String
     @Flag(help: "Plan and check with zypper's dry run; change nothing.") var dryRun = false
-    @Option(help: ArgumentHelp("The host's root directory (local rollback).", valueName: "dir")) var root: String = "/"
+    @Option(help: ArgumentHelp("The host's root directory (local rollback; default /, which must then be HOST itself).", valueName: "dir")) var root: String?
     @Option(help: ArgumentHelp("With --server: seconds to wait for the agent's result (0: don't wait).", valueName: "seconds")) var wait: Int = 900
 
     func run() async throws {
@@ -41,6 +41,14 @@ struct RollbackCommand: AsyncParsableCommand {
                 return
             }
             try Observation.validateHostName(host)
+            // Without --root this machine is changed: only when it is the host named.
+            let me = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
+            if root == nil, host != me {
+                throw TidemarkError(
+                    .invalidArgument,
+                    "\(host) is not this machine (\(me)): use --server URL to have \(host)'s agent do it, or --root DIR for \(host)'s root mounted here")
+            }
+            let root = self.root ?? "/"
             let report = try await store.with { s in
                 let resolved = try await StoreOptions.queries(s).resolve(to)
                 guard let target = resolved.packages else { throw TidemarkError(.notFound, "\(to): the store has no packages for state \(resolved.resolved.state.short)") }

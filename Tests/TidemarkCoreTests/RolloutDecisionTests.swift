@@ -90,3 +90,26 @@ import TidemarkCore
         #expect(GateVerdict.combine(verdicts + [GateVerdict.judge(failed, waivers: [], rollout: 7, at: t)]) == .failed)
     }
 }
+
+@Suite struct RolloutPlanTests {
+    func rpm(_ name: String, _ v: String) -> Package {
+        Package(format: .rpm, name: name, evr: EVR(epoch: 0, version: v, release: "1"), arch: "noarch", digest: "\(name)-\(v)")
+    }
+
+    @Test func perHostTransactionsInWavesAndOneFetchList() throws {
+        let good = [rpm("perl-Mojo", "1.1"), rpm("os-autoinst", "4.6")]
+        let broken = [rpm("perl-Mojo", "1.2"), rpm("os-autoinst", "4.6")]
+        var hosts = (1...10).map { RolloutPlan.HostTarget(host: "worker\($0)", current: good, target: broken) }
+        hosts.append(.init(host: "worker11", current: broken, target: broken))  // already there
+        hosts.append(.init(host: "worker12", current: [rpm("perl-Mojo", "1.0")], target: broken))
+        let plan = try RolloutPlan.make(hosts, waves: WaveSpec(canary: .hosts(["worker3", "worker11"]), percentages: [50, 100]))
+        #expect(plan.unchanged == ["worker11"])
+        #expect(plan.waves[0].map(\.host) == ["worker3"], "a canary that needs nothing is dropped")
+        #expect(plan.waves.flatMap { $0 }.count == 11)
+        #expect(Set(plan.packagesToFetch) == [rpm("perl-Mojo", "1.2"), rpm("os-autoinst", "4.6")], "once each")
+        let w12 = try #require(plan.waves.flatMap { $0 }.first { $0.host == "worker12" })
+        #expect(w12.transaction.steps.map(\.action).sorted { $0.rawValue < $1.rawValue } == [.install, .upgrade])
+        #expect(w12.to == PackageState(broken).id)
+        #expect(throws: TidemarkError.self) { try RolloutPlan.make(hosts + [hosts[0]], waves: WaveSpec(canary: .count(1), percentages: [100])) }
+    }
+}

@@ -44,13 +44,18 @@ struct ArchiveCommand: AsyncParsableCommand {
                     }
                 }
                 if let client = try remote.client() {
-                    defer { Task { await client.shutdown() } }
                     for path in files {
                         do {
                             let bytes = try readBytes(path)
                             let (new, f) = try await client.uploadPackage(bytes)
                             note(path, .success((new, f)))
-                        } catch let e as TidemarkError { note(path, .failure(e)) }
+                        } catch let e as TidemarkError {
+                            // the server names the upload "body": say which file it was
+                            note(path, .failure(e.message.hasPrefix(path) ? e : TidemarkError(e.code, "\(path): \(e.message)")))
+                        } catch {
+                            await client.shutdown()
+                            throw error
+                        }
                     }
                     await client.shutdown()
                 } else {

@@ -16,9 +16,11 @@ extension Agent {
         let recordPath = configuration.spool + "/package-cache.json"
         var record: [String: String] = (FileManager.default.contents(atPath: recordPath)).flatMap { try? JSONDecoder().decode([String: String].self, from: $0) } ?? [:]
         var candidates: [(path: String, key: String, sha256: String)] = []
+        var present = Set<String>()
         while let relative = walker.nextObject() as? String {
             guard relative.hasSuffix(".rpm") else { continue }
             let path = cache + "/" + relative
+            present.insert(path)
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let key = "\(st.st_size):\(st.st_mtim.tv_sec)"
@@ -26,7 +28,13 @@ extension Agent {
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             candidates.append((path, key, bulkSHA256Hex([UInt8](data))))
         }
-        guard !candidates.isEmpty else { return 0 }
+        // files zypper has since cleaned out of its cache are forgotten
+        let before = record.count
+        record = record.filter { present.contains($0.key) }
+        guard !candidates.isEmpty else {
+            if record.count != before { try DurableFile.write(try JSONEncoder().encode(record), to: recordPath) }
+            return 0
+        }
         let missing = Set(try await client.missingFromArchive(candidates.map(\.sha256)))
         var uploaded = 0
         for c in candidates {

@@ -71,12 +71,13 @@ public enum HostRollback {
             report.status = .failed
             report.message = e.message
         }
-        if dryRun && report.status != .failed {
-            report.status = .planned
-            report.message = "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") planned; nothing changed (dry run)"
+        if dryRun {
+            if report.status != .failed {
+                report.status = .planned
+                report.message = "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") planned; nothing changed (dry run)"
+            }
             return (report, nil)
         }
-        if dryRun { return (report, nil) }
         let after = try HostCollector.collect(root: root)
         let observation = after.observation(host: host, at: now(), source: source)
         report.after = observation.state.id

@@ -47,10 +47,7 @@ public struct PackageArchive: Sendable {
     /// file changing underneath cannot slip in unverified. Errors name the file and what is wrong
     /// (truncated, digest mismatch, not an rpm, a source rpm); nothing is archived then.
     public func add(path: String, origin: String, now: Timestamp) async throws -> AddOutcome {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TidemarkError(.unreadable, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file")")
-        }
-        return try await add(bytes: [UInt8](data), name: path, origin: origin, now: now)
+        try await add(bytes: try DurableFile.read(path), name: path, origin: origin, now: now)
     }
 
     /// Archives a package file's bytes (an upload); `name` names it in errors.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import TidemarkCore
+import TidemarkHosts
 
 /// Reads files of a repository given as zypper writes `baseurl`: `http(s)://…`, `file:/…`,
 /// `dir:/…`, or a plain absolute path. What the mirror downloads with.
@@ -38,12 +39,7 @@ public struct RepositoryFetcher: Sendable {
     /// A repository-relative path (checked by the caller) or an absolute URL (`xml:base`).
     public func fetch(_ relative: String) async throws -> [UInt8] {
         let target = relative.contains("://") ? relative : base + "/" + relative
-        if !isHTTP && !relative.contains("://") {
-            guard let data = FileManager.default.contents(atPath: target) else {
-                throw TidemarkError(.unreadable, "cannot read \(target): \(FileManager.default.fileExists(atPath: target) ? "permission denied or not a file" : "no such file")")
-            }
-            return [UInt8](data)
-        }
+        if !isHTTP && !relative.contains("://") { return try DurableFile.read(target) }
         guard target.hasPrefix("http://") || target.hasPrefix("https://") else {
             throw TidemarkError(.invalidInput, "\(target): only http(s) locations are fetched from outside the repository")
         }

@@ -305,10 +305,5 @@ public enum RepoMDReader {
         base.hasSuffix("/") ? base + href : base + "/" + href
     }
 
-    static func readFile(_ path: String) throws(TidemarkError) -> [UInt8] {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            throw TidemarkError(.unreadable, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")")
-        }
-        return [UInt8](d)
-    }
+    static func readFile(_ path: String) throws(TidemarkError) -> [UInt8] { try DurableFile.read(path) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidemarkArchive
 import TidemarkCore
+import TidemarkHosts
 import TidemarkStore
 
 /// `tidemark archive`: the package archive that makes going back always possible.
@@ -46,7 +47,7 @@ struct ArchiveCommand: AsyncParsableCommand {
                 if let client = try remote.client() {
                     for path in files {
                         do {
-                            let bytes = try readBytes(path)
+                            let bytes = try DurableFile.read(path)
                             let (new, f) = try await client.uploadPackage(bytes)
                             note(path, .success((new, f)))
                         } catch let e as TidemarkError {
@@ -232,14 +233,6 @@ struct ArchiveCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// The bytes of a file, naming it when it cannot be read.
-func readBytes(_ path: String) throws(TidemarkError) -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw TidemarkError(.unreadable, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file")")
-    }
-    return [UInt8](data)
 }
 
 func absolute(_ path: String) -> String {

@@ -44,6 +44,14 @@ public enum DurableFile {
         }
     }
 
+    /// A whole file's bytes; an unreadable or missing file is an error that names it and says which.
+    public static func read(_ path: String) throws(TidemarkError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TidemarkError(.unreadable, "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a regular file" : "no such file")")
+        }
+        return [UInt8](data)
+    }
+
     /// `mkdir -p`, naming the directory when it fails.
     public static func makeDirectory(_ path: String) throws(TidemarkError) {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {

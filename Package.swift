@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "TidemarkCLI",
             dependencies: [
-                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive",
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

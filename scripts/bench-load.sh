@@ -4,7 +4,8 @@
 # on) a `tidemark server` and, as its own process, `tidemark bench load` playing 1,000 hosts of
 # 3,000 packages over loopback (heartbeats, then changed snapshots). Also the agent's CPU time and
 # peak memory for one collection of a 3,000-package rpm root (built by scripts/bench.sh's recipe).
-#   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60"
+#   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60",
+#   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -27,8 +28,12 @@ run_load() { # $1 = label, $2 = --db value
   "$tidemark" server --db "$db" --listen "127.0.0.1:$port" 2> "$work/server-$1.log" &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  echo "== bench load: $1"
+  echo "== bench load: $1, closed loop (capacity)"
   "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" ${BENCH_LOAD_ARGS:-}
+  echo "== bench load: $1, open loop at the goal rates (latency at that load)"
+  "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" \
+    --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" ${BENCH_LOAD_ARGS:-}
+  awk '{printf "server CPU (both passes): %.1f s user, %.1f s system\n", $14/100, $15/100}' "/proc/$server_pid/stat"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 }
 

@@ -35,6 +35,66 @@ import TidemarkCore
         #expect(try JSONDecoder().decode(ObservationPayload.self, from: Data(beat.json())) == beat)
     }
 
+    /// A body assembled from packages encoded one by one is the body `json()` writes.
+    @Test func bodyFromEncodedPackages() throws {
+        let o = Observation(host: "w1", at: Timestamp(seconds: 1_737_453_600), state: PackageState([Self.tricky, Self.plain]), source: .agent)
+        let payload = ObservationPayload(o, full: true)
+        let assembled = ObservationPayload.json(
+            host: o.host, at: o.at, source: o.source, state: o.state.id, encodedPackages: payload.packages!.map { $0.json() })
+        #expect(assembled == payload.json())
+        #expect(try ObservationPayload(json: assembled).observation() == o)
+    }
+
+    /// Decoding with a cache of package objects gives exactly what decoding without one does:
+    /// on the first body (misses), on later bodies that repeat those objects with other install
+    /// times (hits, the install time put back), and for bodies the cache must not be fooled by.
+    @Test func decodingWithAPackageCacheIsDecodingWithout() throws {
+        let cache = WirePackageCache()
+        func same(_ body: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let plain = try ObservationPayload(json: body)
+            #expect(try ObservationPayload(json: body, cache: cache) == plain, sourceLocation: sourceLocation)
+            #expect(try ObservationPayload(json: body, cache: cache) == plain, sourceLocation: sourceLocation)
+        }
+        var o = Self.observation()
+        o.changelogs = [:]
+        try same(ObservationPayload(o, full: true).json())
+        #expect(cache.count == 2)
+        // The same binaries on another host, installed at other times (and one without a time).
+        o.installTimes = [Self.tricky.identityKey: -5, Self.plain.identityKey: 1_800_000_000]
+        try same(ObservationPayload(o, full: true).json())
+        o.installTimes = [:]
+        try same(ObservationPayload(o, full: true).json())
+        #expect(cache.count == 2)
+        // Other spellings of the same objects are other keys, decoded in full.
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try same(Array(try pretty.encode(ObservationPayload(Self.observation(), full: true))))
+        // A repeated key: the last one counts, with or without the cache.
+        let twice = #"{"host":"h","at":0,"source":"agent","state":"s","packages":[{"format":"rpm","name":"a","evr":{"epoch":0,"version":"1","release":"1"},"arch":"x","installTime":5,"installTime":7}]}"#
+        try same(Array(twice.utf8))
+        #expect(try ObservationPayload(json: Array(twice.utf8), cache: cache).packages?.first?.installTime == 7)
+        // Install times the decoder reads differently or refuses: -0, a leading zero.
+        let one = #"{"format":"rpm","name":"a","evr":{"epoch":0,"version":"1","release":"1"},"arch":"x""#
+        func body(_ object: String) -> [UInt8] { Array(#"{"host":"h","at":0,"source":"agent","state":"s","packages":[\#(object)]}"#.utf8) }
+        try same(body(one + "}"))
+        try same(body(one + #","installTime":-0}"#))
+        #expect(try ObservationPayload(json: body(one + #","installTime":-0}"#), cache: cache).packages?.first?.installTime == 0)
+        #expect(throws: TidemarkError.self) { try ObservationPayload(json: body(one + #","installTime":007}"#), cache: cache) }
+        #expect(throws: TidemarkError.self) { try ObservationPayload(json: body(one + #","installTime":99999999999999999999}"#), cache: cache) }
+        // A cached object followed by broken JSON: the same error.
+        let bare = Observation(host: "w1", at: Timestamp(seconds: 1_737_453_600), state: PackageState([Self.tricky, Self.plain]), source: .agent)
+        let good = ObservationPayload(bare, full: true).json()
+        #expect(good.suffix(2) == Array("]}".utf8))
+        let broken = Array(good.dropLast(2)) + Array(#",{"format":"rpm","name":}]}"#.utf8)
+        #expect(throws: TidemarkError.self) { try ObservationPayload(json: broken, cache: cache) }
+        let plainError = #expect(throws: TidemarkError.self) { try ObservationPayload(json: broken) }
+        let cachedError = #expect(throws: TidemarkError.self) { try ObservationPayload(json: broken, cache: cache) }
+        #expect(plainError?.message == cachedError?.message)
+        // Unterminated inside a package object: no structural end, decoded (and refused) in full.
+        let cut = Array(good.prefix(good.count - 40))
+        #expect(throws: TidemarkError.self) { try ObservationPayload(json: cut, cache: cache) }
+    }
+
     @Test func escapesAndUnknownFields() throws {
         let body = #"""
             {"extra": {"nested": [1, 2.5e3, true, null, "s"]}, "host": "w\u0031", "at": 1737453600, "source": "agent",
@@ -53,6 +113,7 @@ import TidemarkCore
         (#"{"host": "h", "at": "yesterday", "source": "agent", "state": "s"}"#, "at: not an ISO 8601 time"),
         (#"{"host": "h", "at": 0, "source": "robot", "state": "s"}"#, "source: 'robot' is not one of"),
         (#"{"host": "h", "at": 0.5, "source": "agent", "state": "s"}"#, "at: expected an integer, found 0.5"),
+        (#"{"host": "h", "at": 007, "source": "agent", "state": "s"}"#, "a number with a leading zero"),
         (#"{"host": "h", "at": 99999999999999999999, "source": "agent", "state": "s"}"#, "is not a 64-bit integer"),
         (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "packages": {}}"#, "packages: expected an array, found an object"),
         (#"{"host": "h", "at": 0, "source": "agent", "state": "s", "packages": [{"format": "rpm", "name": "a", "evr": {"epoch": 0, "version": 5.2, "release": "1"}, "arch": "x"}]}"#,

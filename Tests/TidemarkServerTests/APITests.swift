@@ -105,6 +105,11 @@ import TidemarkTestSupport
             #expect(a1["state"] as? String == o1.state.id.hex)
             #expect(a1["host"] as? String == "worker1")
             #expect(a1["at"] as? String == "2025-01-21T10:00:00Z")
+            // Written by hand for speed, rendered exactly as every other answer (TidemarkJSON).
+            struct Answer: Encodable { var outcome: String, state: String, host: String, at: String }
+            let rendered = try TidemarkJSON.document(Answer(outcome: "recorded-new-state", state: o1.state.id.hex, host: "worker1", at: "2025-01-21T10:00:00Z"))
+            #expect(r[1].body == String(decoding: rendered, as: UTF8.self))
+            #expect(r[1].headers[.contentType] == "application/json")
             #expect(r[2].status == 201)
             #expect((r[2].json as? [String: Any])?["outcome"] as? String == "recorded")
             #expect((r[3].json as? [String: Any])?["outcome"] as? String == "duplicate")
@@ -257,6 +262,34 @@ import TidemarkTestSupport
             let hosts = try await f.store.hosts().map(\.host)
             #expect(hosts.sorted() == ["openqaworker14", "worker5"])
             #expect(try await f.store.observation(host: "openqaworker14", atOrBefore: nil)?.source == .importRPMQA)
+        }
+    }
+
+    /// Tokens are cached for `tokenCacheTTL`: a revocation that bypasses this server (another
+    /// server process, `tidemark token revoke --db`) must still take effect once that time is up.
+    @Test func tokenRevokedInTheStoreStopsWithinTheCacheTime() async throws {
+        try await Fixture.with("api-token-cache", configure: { $0.tokenCacheTTL = .seconds(1) }) { f in
+            let tokens = SQLTokenStore(backend: f.store.backend)
+            let issued = try await tokens.createToken(role: .reader, host: nil, note: nil, now: Timestamp(seconds: 1_737_450_000))
+            let (before, after) = try await f.test { c in
+                let before = try await c.get("/api/v1/hosts", token: issued.token)
+                _ = try await tokens.revokeToken(id: issued.id, now: Timestamp(seconds: 1_737_450_100))
+                try await Task.sleep(for: .milliseconds(1200))
+                return (before, try await c.get("/api/v1/hosts", token: issued.token))
+            }
+            #expect(before.status == 200)
+            #expect(after.status == 401 && after.errorMessage.contains("token \(issued.id) was revoked"))
+        }
+        // Without a cache the store is asked on every request: the revocation counts at once.
+        try await Fixture.with("api-token-nocache", configure: { $0.tokenCacheTTL = .zero }) { f in
+            let tokens = SQLTokenStore(backend: f.store.backend)
+            let issued = try await tokens.createToken(role: .reader, host: nil, note: nil, now: Timestamp(seconds: 1_737_450_000))
+            let (before, after) = try await f.test { c in
+                let before = try await c.get("/api/v1/hosts", token: issued.token)
+                _ = try await tokens.revokeToken(id: issued.id, now: Timestamp(seconds: 1_737_450_100))
+                return (before, try await c.get("/api/v1/hosts", token: issued.token))
+            }
+            #expect(before.status == 200 && after.status == 401)
         }
     }
 

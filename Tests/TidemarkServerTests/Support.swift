@@ -90,7 +90,7 @@ struct Client: Sendable {
         if let authorization { headers[.authorization] = authorization }
         if body != nil { headers[.contentType] = "application/json" }
         let r = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
-        return Reply(status: Int(r.status.code), body: String(buffer: r.body))
+        return Reply(status: Int(r.status.code), body: String(buffer: r.body), headers: r.headers)
     }
 
     /// A binary body (a package upload).

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import TidemarkClient
 import TidemarkCore
+import TidemarkRepo
 
 extension BenchCommand {
     /// A load generator in its own process: many distinct hosts reporting to a running server.
@@ -19,29 +20,47 @@ extension BenchCommand {
         @Option var hosts = 1000
         @Option var packages = 3000
         @Option(help: "Seconds of measured load (split between heartbeats and changed snapshots).") var duration = 60
-        @Option(help: "Concurrent requests.") var concurrency = 32
+        @Option(help: "Concurrent requests (connections; in closed loop also the number of workers).") var concurrency = 32
+        @Option(help: "Heartbeats per second to offer (open loop, latency at that load); 0: as many as the server takes (closed loop, throughput).")
+        var heartbeatRate: Double = 0
+        @Option(help: "Changed snapshots per second to offer (open loop); 0: closed loop.")
+        var snapshotRate: Double = 0
 
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
             let token = try readInput(tokenFile).trimmed
             // One connection per concurrent request, as that many agents would have.
             let client = try TidemarkClient(baseURL: server, token: token, connections: concurrency)
-            // In state order once, so that a host's state (one package replaced by a newer build
-            // of the same name, which keeps its place) needs no sorting: the generator shares the
-            // machine with the server and should cost it as little as a real host would.
-            let base = PackageState((0..<packages).map { i in
-                Package(format: .rpm, name: "load-pkg-\(i)", evr: EVR(version: "1.0", release: "1"), arch: "x86_64",
-                        digest: String(repeating: "ab", count: 16), vendor: "openSUSE", source: "load-pkg-\(i)-1.0-1.src.rpm")
-            }).packages
-            let names = (0..<hosts).map { "load-host-\($0)" }
+            // The generator shares the machine with the server, so it should cost it as little as
+            // real hosts would (each encodes its own state on its own CPU): every package is
+            // encoded and its identity line hashed-ready once, in state order; a host's state
+            // replaces one package by a newer build of the same name (which keeps its place), so
+            // a body is a splice of encoded packages and its id one pass of OpenSSL's SHA-256
+            // over the identity lines.
+            @Sendable func make(_ name: String, version: String, release: String) -> Package {
+                Package(format: .rpm, name: name, evr: EVR(version: version, release: release), arch: "x86_64",
+                        digest: String(repeating: "ab", count: 16), vendor: "openSUSE", source: "\(name)-1.0-1.src.rpm")
+            }
+            let base = PackageState((0..<packages).map { make("load-pkg-\($0)", version: "1.0", release: "1") }).packages
+            let encoded = base.map { ObservationPayload.WirePackage(InstalledPackage($0, installTime: nil)).json() }
+            let lines = base.map { Array(($0.identityKey + "\n").utf8) }
+            // Per run: a second run against the same store plays other hosts, never re-reporting old times.
+            let run = ProcessInfo.processInfo.processIdentifier
+            let names = (0..<hosts).map { "load-\(run)-host-\($0)" }
             let start = Int64(Date().timeIntervalSince1970) - 86400 * 30
             let clock = Shared(start)
             @Sendable func tick() -> Timestamp { clock.value.withLock { $0 += 1; return Timestamp(seconds: $0) } }
-            @Sendable func state(host: Int, round: Int) -> PackageState {
-                var ps = base
+            /// Host `host`'s state in round `round`: its id and its body.
+            @Sendable func state(host: Int, round: Int) -> (id: StateID, body: (Timestamp) -> [UInt8]) {
                 let i = host % packages
-                ps[i] = Package(format: .rpm, name: base[i].name, evr: EVR(version: "1.\(round)", release: "\(host)"), arch: "x86_64")
-                return PackageState(ps)
+                let changed = make(base[i].name, version: "1.\(round)", release: "\(host)")
+                var packagesJSON = encoded
+                packagesJSON[i] = ObservationPayload.WirePackage(InstalledPackage(changed, installTime: nil)).json()
+                var identity: [UInt8] = []
+                identity.reserveCapacity(lines.count * 160)
+                for (j, line) in lines.enumerated() { identity.append(contentsOf: j == i ? Array((changed.identityKey + "\n").utf8) : line) }
+                let id = StateID(hex: bulkSHA256Hex(identity))
+                return (id, { at in ObservationPayload.json(host: names[host], at: at, source: .agent, state: id, encodedPackages: packagesJSON) })
             }
             let current = Shared([StateID?](repeating: nil, count: hosts))
             let rounds = Shared([Int](repeating: 0, count: hosts))
@@ -54,7 +73,7 @@ extension BenchCommand {
                     group.addTask {
                         for h in stride(from: w, to: hosts, by: concurrency) {
                             let s = state(host: h, round: 0)
-                            _ = try await client.post(ObservationPayload(Observation(host: names[h], at: tick(), state: s, source: .agent), full: true))
+                            _ = try await client.post(observationBody: s.body(tick()))
                             current.value.withLock { $0[h] = s.id }
                         }
                     }
@@ -62,43 +81,65 @@ extension BenchCommand {
                 try await group.waitForAll()
             }
 
-            func phase(_ seconds: Double, changed: Bool) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double) {
-                let latencies = Shared([Double]()), errors = Shared(0)
+            let latencies = Shared([Double]()), errors = Shared(0), firstError = Shared<String?>(nil)
+            /// One report of host `h`; its latency counts from `since` (the scheduled send time
+            /// in open loop, so a slow server cannot hide its backlog: no coordinated omission).
+            @Sendable func report(_ h: Int, changed: Bool, since: ContinuousClock.Instant? = nil) async {
+                let body: [UInt8], id: StateID
+                if changed {
+                    let r = rounds.value.withLock { $0[h] += 1; return $0[h] }
+                    let s = state(host: h, round: r)
+                    (id, body) = (s.id, s.body(tick()))
+                } else {
+                    id = current.value.withLock { $0[h] }!
+                    var p = ObservationPayload(Observation(host: names[h], at: tick(), state: .empty, source: .agent), full: false)
+                    p.state = id
+                    body = p.json()
+                }
+                let t = since ?? ContinuousClock.now
+                do {
+                    let outcome = try await client.post(observationBody: body)
+                    if outcome == .unknownState {
+                        errors.value.withLock { $0 += 1 }
+                        firstError.value.withLock { $0 = $0 ?? "the server did not know the state of a heartbeat" }
+                    } else { latencies.value.withLock { $0.append(inMilliseconds(ContinuousClock.now - t)) } }
+                    if changed { current.value.withLock { $0[h] = id } }
+                } catch {
+                    errors.value.withLock { $0 += 1 }
+                    firstError.value.withLock { $0 = $0 ?? "\(error)" }
+                }
+            }
+            func phase(_ seconds: Double, changed: Bool, rate: Double) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double) {
+                latencies.value.withLock { $0 = [] }
+                errors.value.withLock { $0 = 0 }
                 let t0 = ContinuousClock.now
                 let deadline = t0 + .milliseconds(Int64(seconds * 1000))
                 await withTaskGroup(of: Void.self) { group in
+                    if rate > 0 {
+                        // Open loop: report k is due at t0 + k/rate whether or not earlier ones are answered.
+                        var k = 0
+                        while true {
+                            let due = t0 + .nanoseconds(Int64(Double(k) / rate * 1e9))
+                            guard due < deadline else { break }
+                            try? await Task.sleep(until: due, clock: .continuous)
+                            let h = k % hosts
+                            group.addTask { await report(h, changed: changed, since: due) }
+                            k += 1
+                        }
+                        return
+                    }
                     for w in 0..<concurrency {
                         group.addTask {
                             var h = w
                             while ContinuousClock.now < deadline {
                                 h = (h + concurrency) % hosts
-                                let payload: ObservationPayload
-                                if changed {
-                                    let r = rounds.value.withLock { $0[h] += 1; return $0[h] }
-                                    let s = state(host: h, round: r)
-                                    payload = ObservationPayload(Observation(host: names[h], at: tick(), state: s, source: .agent), full: true)
-                                } else {
-                                    let id = current.value.withLock { $0[h] }!
-                                    var p = ObservationPayload(Observation(host: names[h], at: tick(), state: .empty, source: .agent), full: false)
-                                    p.state = id
-                                    payload = p
-                                }
-                                let t = ContinuousClock.now
-                                do {
-                                    let outcome = try await client.post(payload)
-                                    let ms = Double((ContinuousClock.now - t).components.attoseconds) / 1e15 + Double((ContinuousClock.now - t).components.seconds) * 1000
-                                    if outcome == .unknownState { errors.value.withLock { $0 += 1 } } else { latencies.value.withLock { $0.append(ms) } }
-                                    if changed { current.value.withLock { $0[h] = payload.state } }
-                                } catch {
-                                    errors.value.withLock { $0 += 1 }
-                                }
+                                await report(h, changed: changed)
                             }
                         }
                     }
                 }
-                let elapsed = ContinuousClock.now - t0
                 let l = latencies.value.withLock { $0 }
-                return (l.count, errors.value.withLock { $0 }, l, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                return (l.count, errors.value.withLock { $0 }, l, inSeconds(ContinuousClock.now - t0))
             }
             func pct(_ xs: [Double], _ p: Double) -> String {
                 guard !xs.isEmpty else { return "-" }
@@ -107,16 +148,21 @@ extension BenchCommand {
             }
             let half = Double(duration) / 2
             Output.warn("load: warm-up took \(ContinuousClock.now - warmup); heartbeats for \(half) s")
-            let beats = await phase(half, changed: false)
+            let beats = await phase(half, changed: false, rate: heartbeatRate)
             Output.warn("load: changed snapshots for \(half) s")
-            let snaps = await phase(half, changed: true)
+            let snaps = await phase(half, changed: true, rate: snapshotRate)
             await client.shutdown()
+            if let first = firstError.value.withLock({ $0 }) { Output.warn("load: first error: \(first)") }
             Output.line("load: \(hosts) hosts, \(packages) packages each, \(concurrency) concurrent requests, \(server)")
-            Output.line(String(format: "heartbeats:        %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(beats.count) / beats.elapsed, beats.count, beats.elapsed, pct(beats.latencies, 0.5), pct(beats.latencies, 0.99), beats.errors))
-            Output.line(String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors))
+            func offered(_ rate: Double) -> String { rate > 0 ? String(format: "  offered %.0f/s", rate) : "" }
+            Output.line(String(format: "heartbeats:        %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(beats.count) / beats.elapsed, beats.count, beats.elapsed, pct(beats.latencies, 0.5), pct(beats.latencies, 0.99), beats.errors) + offered(heartbeatRate))
+            Output.line(String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors) + offered(snapshotRate))
         }
     }
 }
+
+private func inSeconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+private func inMilliseconds(_ d: Duration) -> Double { inSeconds(d) * 1000 }
 
 /// A mutex-guarded value that escaping concurrent closures can share.
 final class Shared<T: Sendable>: Sendable {

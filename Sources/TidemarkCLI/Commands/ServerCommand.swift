@@ -54,12 +54,16 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest accepted package upload, in bytes or with K, M, G.", valueName: "size"))
     var maxUpload: String = "2G"
 
+    @Option(help: ArgumentHelp("Seconds a found token is trusted before the database is asked again; a token revoked through another server process stops within this time (0: ask on every request).", valueName: "seconds"))
+    var tokenCache: Int = 5
+
     func validate() throws {
         _ = try Self.parseListen(listen)
         _ = try Self.parseSize(maxBody)
         _ = try Self.parseSize(maxUpload, option: "--max-upload")
         _ = try Self.parseInterval(mirrorInterval)
         guard requestTimeout > 0, idleTimeout > 0 else { throw ValidationError("--request-timeout and --idle-timeout must be positive") }
+        guard tokenCache >= 0 else { throw ValidationError("--token-cache must be 0 or more seconds") }
         if let staleAfter, staleAfter <= 0 { throw ValidationError("--stale-after must be positive") }
     }
 
@@ -73,6 +77,7 @@ struct ServerCommand: AsyncParsableCommand {
             config.staleAfter = staleAfter
             config.maxUpload = try Self.parseSize(maxUpload, option: "--max-upload")
             config.mirrorInterval = try Self.parseInterval(mirrorInterval)
+            config.tokenCacheTTL = .seconds(tokenCache)
             var logger = Logger(label: "tidemark.server") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             let history = try await store.open()

@@ -97,6 +97,13 @@ public struct Package: Sendable, Hashable, Codable {
                 out.append(78)
                 return
             }
+            // Nearly every field needs no escape: copy it whole.
+            let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                for c in bytes where c == 92 || c == 9 || c == 10 { return false }
+                out.append(contentsOf: bytes)
+                return true
+            }
+            if copied == true { return }
             var previous: UInt8 = 0
             for c in s.utf8 {
                 switch c {

@@ -10,7 +10,7 @@ import Foundation
 extension ObservationPayload {
     /// Decodes a request body. Unknown fields are ignored, as `Codable` does; a known field of the
     /// wrong type, a missing required field or broken JSON throws `invalidInput` naming it.
-    public init(json bytes: [UInt8]) throws(TidemarkError) {
+    public init(json bytes: [UInt8], cache: WirePackageCache? = nil) throws(TidemarkError) {
         var r = JSONReader(bytes)
         var host: String?, at: Timestamp?, source: ObservationSource?, state: StateID?
         var packages: [WirePackage]?, repositories: [Repository]?, changelogs: [String: [ChangelogEntry]]?
@@ -23,8 +23,23 @@ extension ObservationPayload {
             case "packages":
                 if try r.readNull() { packages = nil; return }
                 var list: [WirePackage] = []
+                list.reserveCapacity(bytes.count / 256)
                 try r.readArray(at: "packages") { r, i throws(TidemarkError) in
-                    list.append(try WirePackage.read(&r, at: "packages[\(i)]"))
+                    guard let cache else {
+                        list.append(try WirePackage.read(&r, at: "packages[\(i)]"))
+                        return
+                    }
+                    // A package object has one nested object (evr): it likely ends at the second `}`.
+                    if let guess = r.guessObject(closingBraces: 2), let hit = cache.lookup(r.bytes[guess]) {
+                        list.append(hit)
+                        r.seek(to: guess.upperBound)
+                        return
+                    }
+                    r.skipWhiteSpace()
+                    let start = r.offset
+                    let package = try WirePackage.read(&r, at: "packages[\(i)]")
+                    cache.insert(r.bytes[start..<r.offset], package)
+                    list.append(package)
                 }
                 packages = list
             case "repositories": repositories = try Self.codable(&r, at: "repositories")
@@ -49,18 +64,7 @@ extension ObservationPayload {
     /// The JSON body (compact; decodes with `init(json:)` and with `Codable` alike).
     public func json() -> [UInt8] {
         var w = JSONWriter(capacity: 256 + (packages?.count ?? 0) * 200)
-        w.raw("{")
-        w.key("host")
-        w.string(host)
-        w.raw(",")
-        w.key("at")
-        w.string(at.iso8601)
-        w.raw(",")
-        w.key("source")
-        w.string(source.rawValue)
-        w.raw(",")
-        w.key("state")
-        w.string(state.hex)
+        Self.writeHead(&w, host: host, at: at, source: source, state: state)
         if let packages {
             w.raw(",")
             w.key("packages")
@@ -87,6 +91,39 @@ extension ObservationPayload {
         return w.bytes
     }
 
+    /// The body of a full observation whose packages are already encoded (`WirePackage.json()`,
+    /// in state order, `state` their content address): for a sender that keeps encoded packages
+    /// between observations, such as `tidemark bench load`, which shares the machine with the
+    /// server it measures and must cost it little.
+    public static func json(host: String, at: Timestamp, source: ObservationSource, state: StateID, encodedPackages: [[UInt8]]) -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + encodedPackages.reduce(0) { $0 + $1.count + 1 })
+        writeHead(&w, host: host, at: at, source: source, state: state)
+        w.raw(",")
+        w.key("packages")
+        w.raw("[")
+        for (i, p) in encodedPackages.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw(p)
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    private static func writeHead(_ w: inout JSONWriter, host: String, at: Timestamp, source: ObservationSource, state: StateID) {
+        w.raw("{")
+        w.key("host")
+        w.string(host)
+        w.raw(",")
+        w.key("at")
+        w.string(at.iso8601)
+        w.raw(",")
+        w.key("source")
+        w.string(source.rawValue)
+        w.raw(",")
+        w.key("state")
+        w.string(state.hex)
+    }
+
     private static func timestamp(_ r: inout JSONReader, at path: String) throws(TidemarkError) -> Timestamp {
         if try r.kind() == .number { return Timestamp(seconds: try r.readInt64(at: path)) }
         let text = try r.readString(at: path)
@@ -94,10 +131,10 @@ extension ObservationPayload {
         return t
     }
 
-    fileprivate static func enumValue<E: RawRepresentable & CaseIterable>(_ r: inout JSONReader, at path: String) throws(TidemarkError) -> E where E.RawValue == String {
-        let text = try r.readString(at: path)
+    fileprivate static func enumValue<E: RawRepresentable & CaseIterable>(_ r: inout JSONReader, at path: @autoclosure () -> String) throws(TidemarkError) -> E where E.RawValue == String {
+        let text = try r.readString(at: path())
         guard let v = E(rawValue: text) else {
-            throw TidemarkError(.invalidInput, "\(path): '\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw TidemarkError(.invalidInput, "\(path()): '\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return v
     }
@@ -127,47 +164,54 @@ extension ObservationPayload {
 }
 
 extension ObservationPayload.WirePackage {
-    fileprivate static func read(_ r: inout JSONReader, at path: String) throws(TidemarkError) -> Self {
+    fileprivate static func read(_ r: inout JSONReader, at path: @autoclosure () -> String) throws(TidemarkError) -> Self {
         var format: PackageFormat?, name: String?, evr: EVR?, arch: String?
         var digest: String?, vendor: String?, source: String?, disturl: String?, buildTime: Int64?, status: String?, installTime: Int64?
-        try r.readObject(at: path) { r, key throws(TidemarkError) in
+        try r.readObject(at: path()) { r, key throws(TidemarkError) in
             switch key {
-            case "format": format = try ObservationPayload.enumValue(&r, at: path + ".format")
-            case "name": name = try r.readString(at: path + ".name")
+            case "format": format = try ObservationPayload.enumValue(&r, at: path() + ".format")
+            case "name": name = try r.readString(at: path() + ".name")
             case "evr":
                 var epoch: Int64?, version: String?, release: String?
-                try r.readObject(at: path + ".evr") { r, key throws(TidemarkError) in
+                try r.readObject(at: path() + ".evr") { r, key throws(TidemarkError) in
                     switch key {
-                    case "epoch": epoch = try r.readInt64(at: path + ".evr.epoch")
-                    case "version": version = try r.readString(at: path + ".evr.version")
-                    case "release": release = try r.readString(at: path + ".evr.release")
+                    case "epoch": epoch = try r.readInt64(at: path() + ".evr.epoch")
+                    case "version": version = try r.readString(at: path() + ".evr.version")
+                    case "release": release = try r.readString(at: path() + ".evr.release")
                     default: try r.skipValue()
                     }
                 }
-                guard let epoch else { throw TidemarkError(.invalidInput, "\(path).evr.epoch: required field is missing") }
-                guard let e = Int(exactly: epoch), e >= 0 else { throw TidemarkError(.invalidInput, "\(path).evr.epoch: \(epoch) is not a valid epoch") }
-                guard let version else { throw TidemarkError(.invalidInput, "\(path).evr.version: required field is missing") }
-                guard let release else { throw TidemarkError(.invalidInput, "\(path).evr.release: required field is missing") }
+                guard let epoch else { throw TidemarkError(.invalidInput, "\(path()).evr.epoch: required field is missing") }
+                guard let e = Int(exactly: epoch), e >= 0 else { throw TidemarkError(.invalidInput, "\(path()).evr.epoch: \(epoch) is not a valid epoch") }
+                guard let version else { throw TidemarkError(.invalidInput, "\(path()).evr.version: required field is missing") }
+                guard let release else { throw TidemarkError(.invalidInput, "\(path()).evr.release: required field is missing") }
                 evr = EVR(epoch: e, version: version, release: release)
-            case "arch": arch = try r.readString(at: path + ".arch")
-            case "digest": digest = try r.readOptionalString(at: path + ".digest")
-            case "vendor": vendor = try r.readOptionalString(at: path + ".vendor")
-            case "source": source = try r.readOptionalString(at: path + ".source")
-            case "disturl": disturl = try r.readOptionalString(at: path + ".disturl")
-            case "buildTime": buildTime = try r.readOptionalInt64(at: path + ".buildTime")
-            case "status": status = try r.readOptionalString(at: path + ".status")
-            case "installTime": installTime = try r.readOptionalInt64(at: path + ".installTime")
+            case "arch": arch = try r.readString(at: path() + ".arch")
+            case "digest": digest = try r.readOptionalString(at: path() + ".digest")
+            case "vendor": vendor = try r.readOptionalString(at: path() + ".vendor")
+            case "source": source = try r.readOptionalString(at: path() + ".source")
+            case "disturl": disturl = try r.readOptionalString(at: path() + ".disturl")
+            case "buildTime": buildTime = try r.readOptionalInt64(at: path() + ".buildTime")
+            case "status": status = try r.readOptionalString(at: path() + ".status")
+            case "installTime": installTime = try r.readOptionalInt64(at: path() + ".installTime")
             default: try r.skipValue()
             }
         }
-        guard let format else { throw TidemarkError(.invalidInput, "\(path).format: required field is missing") }
-        guard let name else { throw TidemarkError(.invalidInput, "\(path).name: required field is missing") }
-        guard let evr else { throw TidemarkError(.invalidInput, "\(path).evr: required field is missing") }
-        guard let arch else { throw TidemarkError(.invalidInput, "\(path).arch: required field is missing") }
+        guard let format else { throw TidemarkError(.invalidInput, "\(path()).format: required field is missing") }
+        guard let name else { throw TidemarkError(.invalidInput, "\(path()).name: required field is missing") }
+        guard let evr else { throw TidemarkError(.invalidInput, "\(path()).evr: required field is missing") }
+        guard let arch else { throw TidemarkError(.invalidInput, "\(path()).arch: required field is missing") }
         let package = Package(
             format: format, name: name, evr: evr, arch: arch, digest: digest, vendor: vendor, source: source,
             disturl: disturl, buildTime: buildTime, status: status)
         return Self(InstalledPackage(package, installTime: installTime))
+    }
+
+    /// This package as one element of a body's `packages` array.
+    public func json() -> [UInt8] {
+        var w = JSONWriter(capacity: 256)
+        write(&w)
+        return w.bytes
     }
 
     fileprivate func write(_ w: inout JSONWriter) {

@@ -62,10 +62,10 @@ public struct ObservationPayload: Sendable, Codable, Hashable {
 
     /// The observation this payload carries; nil for a heartbeat (the receiver supplies the
     /// known state). Throws when `state` is not the content address of `packages`.
-    public func observation() throws(TidemarkError) -> Observation? {
+    public func observation(sha256: PackageState.SHA256Function? = nil) throws(TidemarkError) -> Observation? {
         try Observation.validateHostName(host)
         guard let packages else { return nil }
-        let state = PackageState(packages.map(\.package))
+        let state = PackageState(packages.map(\.package), sha256: sha256)
         guard state.id == self.state else {
             throw TidemarkError(.invalidInput, "state: \(self.state.short) is not the content address of the \(packages.count) packages sent (they hash to \(state.id.short))")
         }

@@ -29,7 +29,12 @@ public struct PackageState: Sendable, Hashable {
         isReference = true
     }
 
-    public init(_ packages: some Sequence<Package>) {
+    /// A SHA-256 over one contiguous buffer, for callers at the edge with a faster one than the
+    /// core's portable implementation (OpenSSL's uses the CPU's SHA instructions): a server
+    /// checks the content address of every full observation it receives. Same digest either way.
+    public typealias SHA256Function = @Sendable (UnsafeRawBufferPointer) -> [UInt8]
+
+    public init(_ packages: some Sequence<Package>, sha256: SHA256Function? = nil) {
         var unique = Array(packages)
         // Collectors and generators often deliver sorted input: check before sorting.
         var sorted = true
@@ -45,12 +50,22 @@ public struct PackageState: Sendable, Hashable {
             unique = out
         }
         self.packages = unique
-        var h = SHA256()
-        for p in unique {
-            h.update(p.identityKey)
-            h.update(PackageState.newlineByte)
+        if let sha256 {
+            var lines: [UInt8] = []
+            lines.reserveCapacity(unique.count * 160)
+            for p in unique {
+                lines.append(contentsOf: p.identityKey.utf8)
+                lines.append(10)
+            }
+            self.id = StateID(hex: hexString(lines.withUnsafeBytes { sha256($0) }))
+        } else {
+            var h = SHA256()
+            for p in unique {
+                h.update(p.identityKey)
+                h.update(PackageState.newlineByte)
+            }
+            self.id = StateID(hex: hexString(h.finalize()))
         }
-        self.id = StateID(hex: hexString(h.finalize()))
         isReference = false
     }
 

@@ -34,37 +34,48 @@ protocol BlockCompression: Sendable {
 
 struct BlockHasher<C: BlockCompression>: Sendable {
     private var compression: C
-    private var buffer: [UInt8] = []
+    /// The partial block: `buffer[0..<filled]` (64 bytes, allocated once).
+    private var buffer = [UInt8](repeating: 0, count: 64)
+    private var filled = 0
     private var length: UInt64 = 0
 
     init(_ compression: C) {
         self.compression = compression
-        buffer.reserveCapacity(64)
     }
 
+    /// Copies into the partial block with memcpy, not byte by byte: states hash thousands of
+    /// short lines, so most input passes through here.
     mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var i = 0
         let n = bytes.count
-        if !buffer.isEmpty {
-            while i < n && buffer.count < 64 { buffer.append(bytes[i]); i += 1 }
-            if buffer.count == 64 {
-                let block = buffer
-                block.withUnsafeBufferPointer { compression.compress($0) }
-                buffer.removeAll(keepingCapacity: true)
+        guard n > 0, let base = bytes.baseAddress else { return }
+        var i = 0
+        if filled > 0 {
+            let take = min(64 - filled, n)
+            let at = filled
+            buffer.withUnsafeMutableBytes { b in b.baseAddress!.advanced(by: at).copyMemory(from: base, byteCount: take) }
+            filled += take
+            i = take
+            if filled == 64 {
+                buffer.withUnsafeBufferPointer { compression.compress($0) }
+                filled = 0
             }
         }
         while i + 64 <= n {
             compression.compress(UnsafeBufferPointer(rebasing: bytes[i..<i + 64]))
             i += 64
         }
-        while i < n { buffer.append(bytes[i]); i += 1 }
+        if i < n {
+            let rest = n - i, from = base.advanced(by: i)
+            buffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: from, byteCount: rest) }
+            filled = rest
+        }
         length &+= UInt64(n)
     }
 
     mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var pad: [UInt8] = [0x80]
-        let rem = (buffer.count + 1) % 64
+        let rem = (filled + 1) % 64
         pad += [UInt8](repeating: 0, count: rem <= 56 ? 56 - rem : 120 - rem)
         let shifts: [UInt64] = C.bigEndian ? [56, 48, 40, 32, 24, 16, 8, 0] : [0, 8, 16, 24, 32, 40, 48, 56]
         for s in shifts { pad.append(UInt8(truncatingIfNeeded: bitLength >> s)) }

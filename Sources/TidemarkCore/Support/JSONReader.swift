@@ -32,8 +32,8 @@ public struct JSONReader {
     }
 
     /// Calls `body` with each key of the object at the cursor; `body` must read (or skip) the value.
-    public mutating func readObject(at path: String, _ body: (inout JSONReader, String) throws(TidemarkError) -> Void) throws(TidemarkError) {
-        guard try kind() == .object else { throw mismatch(path, "an object") }
+    public mutating func readObject(at path: @autoclosure () -> String, _ body: (inout JSONReader, String) throws(TidemarkError) -> Void) throws(TidemarkError) {
+        guard try kind() == .object else { throw mismatch(path(), "an object") }
         offset += 1
         skipSpace()
         if peek == UInt8(ascii: "}") {
@@ -63,8 +63,8 @@ public struct JSONReader {
     }
 
     /// Calls `body` with each index of the array at the cursor; `body` must read the element.
-    public mutating func readArray(at path: String, _ body: (inout JSONReader, Int) throws(TidemarkError) -> Void) throws(TidemarkError) {
-        guard try kind() == .array else { throw mismatch(path, "an array") }
+    public mutating func readArray(at path: @autoclosure () -> String, _ body: (inout JSONReader, Int) throws(TidemarkError) -> Void) throws(TidemarkError) {
+        guard try kind() == .array else { throw mismatch(path(), "an array") }
         offset += 1
         skipSpace()
         if peek == UInt8(ascii: "]") {
@@ -112,6 +112,41 @@ public struct JSONReader {
         return start..<offset
     }
 
+    /// A guess at the object at the cursor: from it to just past the `closingBraces`-th `}` byte,
+    /// found eight bytes at a time without looking at strings or nesting. Only a caller that can
+    /// confirm the guess may use it: `WirePackageCache` confirms by finding exactly those bytes
+    /// among objects it has parsed before (a complete JSON value is never a prefix of another),
+    /// and parses in full otherwise. Nil when the cursor is not at `{` or the bytes run out.
+    public mutating func guessObject(closingBraces: Int) -> Range<Int>? {
+        skipSpace()
+        let start = offset, n = bytes.count
+        guard start < n, bytes[start] == UInt8(ascii: "{") else { return nil }
+        return bytes.withUnsafeBytes { b -> Range<Int>? in
+            var i = start + 1, found = 0
+            while i < n {
+                if i + 8 <= n {
+                    let w = b.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x7D7D_7D7D_7D7D_7D7D
+                    if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 == 0 {
+                        i += 8
+                        continue
+                    }
+                }
+                if b[i] == UInt8(ascii: "}") {
+                    found += 1
+                    if found == closingBraces { return start..<(i + 1) }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// Moves the cursor to `offset` (the end of a confirmed `guessObject`).
+    public mutating func seek(to offset: Int) { self.offset = offset }
+
+    /// Moves past white space (before noting where a value starts).
+    public mutating func skipWhiteSpace() { skipSpace() }
+
     /// After the top-level value: only white space may follow.
     public mutating func end() throws(TidemarkError) {
         skipSpace()
@@ -120,21 +155,21 @@ public struct JSONReader {
 
     // MARK: scalars
 
-    public mutating func readString(at path: String) throws(TidemarkError) -> String {
-        guard try kind() == .string else { throw mismatch(path, "a string") }
+    public mutating func readString(at path: @autoclosure () -> String) throws(TidemarkError) -> String {
+        guard try kind() == .string else { throw mismatch(path(), "a string") }
         return try rawString()
     }
 
-    public mutating func readInt64(at path: String) throws(TidemarkError) -> Int64 {
-        guard try kind() == .number else { throw mismatch(path, "an integer") }
+    public mutating func readInt64(at path: @autoclosure () -> String) throws(TidemarkError) -> Int64 {
+        guard try kind() == .number else { throw mismatch(path(), "an integer") }
         let (text, integer) = try numberText()
-        guard integer else { throw TidemarkError(.invalidInput, "\(path): expected an integer, found \(text)") }
-        guard let n = Int64(text) else { throw TidemarkError(.invalidInput, "\(path): \(text) is not a 64-bit integer") }
+        guard integer else { throw TidemarkError(.invalidInput, "\(path()): expected an integer, found \(text)") }
+        guard let n = Int64(text) else { throw TidemarkError(.invalidInput, "\(path()): \(text) is not a 64-bit integer") }
         return n
     }
 
-    public mutating func readBool(at path: String) throws(TidemarkError) -> Bool {
-        guard try kind() == .bool else { throw mismatch(path, "a boolean") }
+    public mutating func readBool(at path: @autoclosure () -> String) throws(TidemarkError) -> Bool {
+        guard try kind() == .bool else { throw mismatch(path(), "a boolean") }
         if bytes[offset] == UInt8(ascii: "t") {
             try literal("true")
             return true
@@ -143,12 +178,12 @@ public struct JSONReader {
         return false
     }
 
-    public mutating func readOptionalString(at path: String) throws(TidemarkError) -> String? {
-        try readNull() ? nil : try readString(at: path)
+    public mutating func readOptionalString(at path: @autoclosure () -> String) throws(TidemarkError) -> String? {
+        try readNull() ? nil : try readString(at: path())
     }
 
-    public mutating func readOptionalInt64(at path: String) throws(TidemarkError) -> Int64? {
-        try readNull() ? nil : try readInt64(at: path)
+    public mutating func readOptionalInt64(at path: @autoclosure () -> String) throws(TidemarkError) -> Int64? {
+        try readNull() ? nil : try readInt64(at: path())
     }
 
     // MARK: errors
@@ -207,6 +242,8 @@ public struct JSONReader {
             digits += 1
         }
         guard digits > 0 else { throw syntax("a number needs digits") }
+        // JSON (and JSONDecoder) refuse 007: a leading zero stands alone.
+        guard digits == 1 || bytes[offset - digits] != UInt8(ascii: "0") else { throw syntax("a number with a leading zero") }
         var integer = true
         if peek == UInt8(ascii: ".") {
             integer = false

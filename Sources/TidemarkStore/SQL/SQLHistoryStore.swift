@@ -298,8 +298,7 @@ public final class SQLHistoryStore: HistoryStore {
             (state, isNew) = (known, false)
             members = unchanged ? [] : try await self.members(of: known.rowID, db: db, pending: pending)
         } else {
-            let packageIDs = try await ensurePackages(o, db: db, pending: pending)
-            members = packageIDs.values.sorted()
+            members = try await ensurePackages(o, db: db, pending: pending).sorted()
             (state, isNew) = try await ensureState(
                 o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
         }
@@ -377,16 +376,19 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     /// Package ids by identity key, inserting the binaries the store has not seen yet.
-    private func ensurePackages(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> [String: Int64] {
-        var ids: [String: Int64] = [:]
-        var missing: [Package] = []
+    /// The row ids of the observation's packages (in its order), inserting those not stored yet.
+    private func ensurePackages(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> [Int64] {
+        // One hash of each identity line (thousands per full snapshot): no dictionary of results.
+        var ids = [Int64](repeating: 0, count: o.state.packages.count)
+        var missingAt: [Int] = []
         cache.withLock { c in
-            for p in o.state.packages {
+            for (i, p) in o.state.packages.enumerated() {
                 let key = p.identityKey
-                if let id = c.packages[key] ?? pending.packages[key] { ids[key] = id } else { missing.append(p) }
+                if let id = c.packages[key] ?? pending.packages[key] { ids[i] = id } else { missingAt.append(i) }
             }
         }
-        if missing.isEmpty { return ids }
+        if missingAt.isEmpty { return ids }
+        let missing = missingAt.map { o.state.packages[$0] }
         var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
         let toInsert = missing.filter { found[$0.identityKey] == nil }
         if !toInsert.isEmpty {
@@ -425,11 +427,11 @@ public final class SQLHistoryStore: HistoryStore {
             sql.appendLiteral(" WHERE true ON CONFLICT (package_id) DO NOTHING")
             try await db.raw(sql).run()
         }
-        for p in missing {
+        for (i, p) in zip(missingAt, missing) {
             guard let id = found[p.identityKey] else {
                 throw TidemarkError(.storage, "package \(p.nevra) could not be stored")
             }
-            ids[p.identityKey] = id
+            ids[i] = id
             pending.packages[p.identityKey] = id
         }
         return ids

@@ -86,6 +86,8 @@ let package = Package(
             dependencies: [
                 "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,12 +5,17 @@
 # 3,000 packages over loopback (heartbeats, then changed snapshots). Also the agent's CPU time and
 # peak memory for one collection of a 3,000-package rpm root (built by scripts/bench.sh's recipe).
 #   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60",
-#   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals)
+#   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals),
+#   TIDEMARK_BIN=path (use that release binary instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
-swift build -c release --product tidemark 2>&1 | tail -1
-tidemark=$(swift build -c release --show-bin-path)/tidemark
+if [ -n "${TIDEMARK_BIN:-}" ]; then
+  tidemark=$TIDEMARK_BIN   # a release binary built elsewhere
+else
+  swift build -c release --product tidemark 2>&1 | tail -1
+  tidemark=$(swift build -c release --show-bin-path)/tidemark
+fi
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 port=${BENCH_PORT:-18795}

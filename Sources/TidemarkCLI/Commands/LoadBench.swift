@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Synchronization
-import TidemarkClient
 import TidemarkCore
 import TidemarkRepo
 
@@ -30,7 +29,7 @@ extension BenchCommand {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
             let token = try readInput(tokenFile).trimmed
             // One connection per concurrent request, as that many agents would have.
-            let client = try TidemarkClient(baseURL: server, token: token, connections: concurrency)
+            let client = try await LoadConnections(server: server, token: token, count: concurrency)
             // The generator shares the machine with the server, so it should cost it as little as
             // real hosts would (each encodes its own state on its own CPU): every package is
             // encoded and its identity line hashed-ready once, in state order; a host's state
@@ -73,7 +72,8 @@ extension BenchCommand {
                     group.addTask {
                         for h in stride(from: w, to: hosts, by: concurrency) {
                             let s = state(host: h, round: 0)
-                            _ = try await client.post(observationBody: s.body(tick()))
+                            let (status, answer) = try await client.post(observation: s.body(tick()))
+                            guard status == 201 else { throw TidemarkError(.conflict, "warm-up: \(status) \(answer)") }
                             current.value.withLock { $0[h] = s.id }
                         }
                     }
@@ -98,10 +98,10 @@ extension BenchCommand {
                 }
                 let t = since ?? ContinuousClock.now
                 do {
-                    let outcome = try await client.post(observationBody: body)
-                    if outcome == .unknownState {
+                    let (status, answer) = try await client.post(observation: body)
+                    if status != 201 {
                         errors.value.withLock { $0 += 1 }
-                        firstError.value.withLock { $0 = $0 ?? "the server did not know the state of a heartbeat" }
+                        firstError.value.withLock { $0 = $0 ?? "\(status) \(answer)" }
                     } else { latencies.value.withLock { $0.append(inMilliseconds(ContinuousClock.now - t)) } }
                     if changed { current.value.withLock { $0[h] = id } }
                 } catch {
@@ -116,15 +116,19 @@ extension BenchCommand {
                 let deadline = t0 + .milliseconds(Int64(seconds * 1000))
                 await withTaskGroup(of: Void.self) { group in
                     if rate > 0 {
-                        // Open loop: report k is due at t0 + k/rate whether or not earlier ones are answered.
+                        // Open loop: report k is due at t0 + k/rate whether or not earlier ones are
+                        // answered. Every 2 ms the generator sends what has fallen due (one timer per
+                        // request would cost it more than the server's work).
                         var k = 0
-                        while true {
-                            let due = t0 + .nanoseconds(Int64(Double(k) / rate * 1e9))
-                            guard due < deadline else { break }
-                            try? await Task.sleep(until: due, clock: .continuous)
-                            let h = k % hosts
-                            group.addTask { await report(h, changed: changed, since: due) }
-                            k += 1
+                        let total = Int(seconds * rate)
+                        while k < total {
+                            let elapsed = inSeconds(ContinuousClock.now - t0)
+                            while k < min(total, Int(elapsed * rate) + 1) {
+                                let due = t0 + .nanoseconds(Int64(Double(k) / rate * 1e9)), h = k % hosts
+                                group.addTask { await report(h, changed: changed, since: due) }
+                                k += 1
+                            }
+                            try? await Task.sleep(for: .milliseconds(2))
                         }
                         return
                     }

@@ -117,7 +117,7 @@ public struct JSONReader {
     /// confirm the guess may use it: `WirePackageCache` confirms by finding exactly those bytes
     /// among objects it has parsed before (a complete JSON value is never a prefix of another),
     /// and parses in full otherwise. Nil when the cursor is not at `{` or the bytes run out.
-    public mutating func guessObject(closingBraces: Int) -> Range<Int>? {
+    mutating func guessObject(closingBraces: Int) -> Range<Int>? {
         skipSpace()
         let start = offset, n = bytes.count
         guard start < n, bytes[start] == UInt8(ascii: "{") else { return nil }
@@ -142,10 +142,10 @@ public struct JSONReader {
     }
 
     /// Moves the cursor to `offset` (the end of a confirmed `guessObject`).
-    public mutating func seek(to offset: Int) { self.offset = offset }
+    mutating func seek(to offset: Int) { self.offset = offset }
 
     /// Moves past white space (before noting where a value starts).
-    public mutating func skipWhiteSpace() { skipSpace() }
+    mutating func skipWhiteSpace() { skipSpace() }
 
     /// After the top-level value: only white space may follow.
     public mutating func end() throws(TidemarkError) {

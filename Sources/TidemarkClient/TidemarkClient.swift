@@ -49,13 +49,8 @@ public final class TidemarkClient: Sendable {
     public typealias RecordOutcomeName = String
 
     public func post(_ payload: ObservationPayload) async throws -> PostOutcome {
-        try await post(observationBody: payload.json())
-    }
-
-    /// An observation body already encoded (`ObservationPayload.json(...)`).
-    public func post(observationBody: [UInt8]) async throws -> PostOutcome {
         struct Answer: Decodable { var outcome: String }
-        let (status, body) = try await send(.POST, "/api/v1/observations", body: observationBody)
+        let (status, body) = try await send(.POST, "/api/v1/observations", body: payload.json())
         if status == 409, (try? decodeError(body))?.code == "unknown_state" { return .unknownState }
         try check(status, body)
         return .recorded(try decode(Answer.self, body).outcome)

@@ -35,6 +35,7 @@ import TidemarkTestSupport
         let portable = PackageState(packages), accelerated = PackageState(packages, sha256: bulkSHA256)
         #expect(portable.id == accelerated.id)
         #expect(portable.packages == accelerated.packages)
+        #expect(PackageState.contentAddress(identityKeys: portable.packages.map(\.identityKey), sha256: bulkSHA256) == portable.id)
         #expect(PackageState([], sha256: bulkSHA256).id == PackageState.empty.id)
     }
 }

@@ -32,17 +32,15 @@ extension BenchCommand {
             let client = try await LoadConnections(server: server, token: token, count: concurrency)
             // The generator shares the machine with the server, so it should cost it as little as
             // real hosts would (each encodes its own state on its own CPU): every package is
-            // encoded and its identity line hashed-ready once, in state order; a host's state
-            // replaces one package by a newer build of the same name (which keeps its place), so
-            // a body is a splice of encoded packages and its id one pass of OpenSSL's SHA-256
-            // over the identity lines.
+            // encoded once, in state order; a host's state replaces one package by a newer build
+            // of the same name (which keeps its place), so a body is a splice of encoded packages
+            // and its id the content address of the identity lines (OpenSSL's SHA-256).
             @Sendable func make(_ name: String, version: String, release: String) -> Package {
                 Package(format: .rpm, name: name, evr: EVR(version: version, release: release), arch: "x86_64",
                         digest: String(repeating: "ab", count: 16), vendor: "openSUSE", source: "\(name)-1.0-1.src.rpm")
             }
             let base = PackageState((0..<packages).map { make("load-pkg-\($0)", version: "1.0", release: "1") }).packages
             let encoded = base.map { ObservationPayload.WirePackage(InstalledPackage($0, installTime: nil)).json() }
-            let lines = base.map { Array(($0.identityKey + "\n").utf8) }
             // Per run: a second run against the same store plays other hosts, never re-reporting old times.
             let run = ProcessInfo.processInfo.processIdentifier
             let names = (0..<hosts).map { "load-\(run)-host-\($0)" }
@@ -55,10 +53,8 @@ extension BenchCommand {
                 let changed = make(base[i].name, version: "1.\(round)", release: "\(host)")
                 var packagesJSON = encoded
                 packagesJSON[i] = ObservationPayload.WirePackage(InstalledPackage(changed, installTime: nil)).json()
-                var identity: [UInt8] = []
-                identity.reserveCapacity(lines.count * 160)
-                for (j, line) in lines.enumerated() { identity.append(contentsOf: j == i ? Array((changed.identityKey + "\n").utf8) : line) }
-                let id = StateID(hex: bulkSHA256Hex(identity))
+                let id = PackageState.contentAddress(
+                    identityKeys: base.indices.lazy.map { $0 == i ? changed.identityKey : base[$0].identityKey }, sha256: bulkSHA256)
                 return (id, { at in ObservationPayload.json(host: names[host], at: at, source: .agent, state: id, encodedPackages: packagesJSON) })
             }
             let current = Shared([StateID?](repeating: nil, count: hosts))

@@ -50,23 +50,29 @@ public struct PackageState: Sendable, Hashable {
             unique = out
         }
         self.packages = unique
+        self.id = PackageState.contentAddress(identityKeys: unique.lazy.map(\.identityKey), sha256: sha256)
+        isReference = false
+    }
+
+    /// The id of the state whose packages, in state order, have these identity lines: SHA-256
+    /// over each line followed by a newline. For a sender that keeps its packages' lines between
+    /// observations (`tidemark bench load`) rather than rebuilding a state.
+    public static func contentAddress(identityKeys: some Sequence<String>, sha256: SHA256Function? = nil) -> StateID {
         if let sha256 {
             var lines: [UInt8] = []
-            lines.reserveCapacity(unique.count * 160)
-            for p in unique {
-                lines.append(contentsOf: p.identityKey.utf8)
+            lines.reserveCapacity(identityKeys.underestimatedCount * 160)
+            for key in identityKeys {
+                lines.append(contentsOf: key.utf8)
                 lines.append(10)
             }
-            self.id = StateID(hex: hexString(lines.withUnsafeBytes { sha256($0) }))
-        } else {
-            var h = SHA256()
-            for p in unique {
-                h.update(p.identityKey)
-                h.update(PackageState.newlineByte)
-            }
-            self.id = StateID(hex: hexString(h.finalize()))
+            return StateID(hex: hexString(lines.withUnsafeBytes { sha256($0) }))
         }
-        isReference = false
+        var h = SHA256()
+        for key in identityKeys {
+            h.update(key)
+            h.update(PackageState.newlineByte)
+        }
+        return StateID(hex: hexString(h.finalize()))
     }
 
     public var format: PackageFormat? { packages.first?.format }

@@ -7,6 +7,8 @@ import PackageDescription
 //   TidemarkHosts  reading hosts: rpm and dpkg databases, zypp/dpkg logs, repo configs, imports
 //   TidemarkStore  the history store behind one protocol (SQLite, PostgreSQL)
 //   TidemarkArchive every package binary a state needs: content-addressed files, mirroring, generated repositories
+//   TidemarkOpenQA the openQA API: jobs, workers, gate and health evidence (read-only client)
+//   TidemarkRollouts gated, staged rollouts: policy files, check runners, the driver that advances them
 //   TidemarkClient the HTTP API, typed (agent and CLI --server)
 //   TidemarkAgent  the host agent: collect, spool durably, deliver in order
 //   TidemarkServer the HTTP API (Hummingbird): ingestion, queries, tokens, metrics, OpenAPI
@@ -31,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .target(name: "TidemarkCore"),
@@ -63,17 +66,30 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TidemarkOpenQA",
+            dependencies: ["TidemarkCore", "CCrypto", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        .target(
+            name: "TidemarkRollouts",
+            dependencies: [
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkOpenQA", "TidemarkArchive", "TidemarkRepo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
             name: "TidemarkClient",
             dependencies: ["TidemarkCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .target(
             name: "TidemarkAgent",
-            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", "TidemarkRepo", "TidemarkArchive", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkClient", "TidemarkRepo", "TidemarkArchive", "TidemarkRollouts", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TidemarkServer",
             dependencies: [
-                "TidemarkCore", "TidemarkStore", "TidemarkHosts", "TidemarkRepo", "TidemarkArchive",
+                "TidemarkCore", "TidemarkStore", "TidemarkHosts", "TidemarkRepo", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,7 +100,7 @@ let package = Package(
         .target(
             name: "TidemarkCLI",
             dependencies: [
-                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo",
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo", "TidemarkRollouts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,6 +127,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "TidemarkOpenQATests", dependencies: ["TidemarkOpenQA", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkRolloutsTests", dependencies: ["TidemarkRollouts", "TidemarkStore", "TidemarkOpenQA", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkAgentTests", dependencies: ["TidemarkAgent", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkCLITests", dependencies: ["TidemarkCLI", "TidemarkTestSupport", "tidemark"]),
     ]

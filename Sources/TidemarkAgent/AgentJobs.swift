@@ -3,9 +3,10 @@ import TidemarkArchive
 import TidemarkClient
 import TidemarkCore
 import TidemarkHosts
+import TidemarkRollouts
 
 extension Agent {
-    /// Runs the host's pending jobs (rollbacks), oldest first: claim, run, spool and deliver the
+    /// Runs the host's pending jobs (rollbacks, a rollout's transactions and health checks), oldest first: claim, run, spool and deliver the
     /// state the host is in afterwards, post the result. A job that cannot run (a package
     /// missing from the archive, not an rpm host) is finished as failed with the reason.
     func runJobs(spool: Spool, now: @Sendable () -> Timestamp) async throws -> Int {
@@ -14,6 +15,13 @@ extension Agent {
             let job: HostJob
             do { job = try await client.claimJob(pending.id) } catch let e as TidemarkError where e.code == .conflict { continue }
             logger.info("job \(job.id): \(job.kind.rawValue) to state \(job.target.short)\(job.dryRun ? " (dry run)" : "")")
+            if job.kind == .check {
+                let result = await check(job, now: now)
+                _ = try await client.finishJob(job.id, succeeded: result.status == .passed, resultState: nil, message: result.evidence, output: nil)
+                logger.info("job \(job.id) (\(job.step ?? "check")): \(result.status.rawValue): \(result.evidence)")
+                done += 1
+                continue
+            }
             do {
                 let report = try await rollback(job, spool: spool, now: now)
                 let ok = report.status != .failed
@@ -27,6 +35,20 @@ extension Agent {
             done += 1
         }
         return done
+    }
+
+    /// A rollout's health command on this host: `/bin/sh -c`, with the host's root and name in
+    /// the environment, passed by exit 0 within its timeout.
+    private func check(_ job: HostJob, now: @Sendable () -> Timestamp) async -> CheckResult {
+        guard let command = job.command else {
+            return CheckResult(check: job.step ?? "check", status: .failed, evidence: "job \(job.id) has no command", at: now())
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["TIDEMARK_ROOT"] = configuration.root
+        env["TIDEMARK_HOST"] = configuration.host
+        env["TIDEMARK_JOB"] = String(job.id)
+        if let r = job.rollout { env["TIDEMARK_ROLLOUT"] = String(r) }
+        return await CommandCheckRunner().run(CommandCheck(command: command, timeout: job.timeout ?? 300), name: job.step ?? "check", environment: env, now: now())
     }
 
     private func rollback(_ job: HostJob, spool: Spool, now: @Sendable () -> Timestamp) async throws -> RollbackReport {

@@ -24,6 +24,12 @@ extension PackageArchive {
     /// (download, checksum against the metadata, the file's own digests) is reported and the
     /// rest go on; the metadata itself failing is an error.
     public func mirror(repository url: String, now: Timestamp, parallel: Int = 4) async throws -> MirrorReport {
+        try await mirrorOffering(repository: url, now: now, parallel: parallel).report
+    }
+
+    /// `mirror`, and the archived file of every binary package the repository offers now (what
+    /// a rollout `--updates-from` the repository may install), in the repository's order.
+    public func mirrorOffering(repository url: String, now: Timestamp, parallel: Int = 4) async throws -> (report: MirrorReport, offered: [ArchivedFile]) {
         let fetcher = try RepositoryFetcher(url: url)
         let repomdBytes = try await fetcher.fetch("repodata/repomd.xml")
         let md = try RepoMDReader.parseRepoMD(repomdBytes, name: url + "/repodata/repomd.xml")
@@ -45,6 +51,10 @@ extension PackageArchive {
         report.alreadyArchived = binaries.count - todo.count
 
         let origin = "mirror:" + url
+        var offered: [String: ArchivedFile] = [:]
+        for sha in known {
+            if let f = try await store.archivedFile(sha256: sha) { offered[sha] = f }
+        }
         try await withThrowingTaskGroup(of: (String, Result<AddOutcome, TidemarkError>).self) { group in
             var next = 0
             func launch() {
@@ -63,8 +73,12 @@ extension PackageArchive {
             while next < todo.count && next < max(1, parallel) { launch() }
             while let (href, result) = try await group.next() {
                 switch result {
-                case .success(.added(let f)): report.added.append(f)
-                case .success(.alreadyArchived): report.alreadyArchived += 1
+                case .success(.added(let f)):
+                    report.added.append(f)
+                    offered[href] = f
+                case .success(.alreadyArchived(let f)):
+                    report.alreadyArchived += 1
+                    offered[href] = f
                 case .failure(let e): report.failed.append(.init(href: href, error: e.message))
                 }
                 if next < todo.count { launch() }
@@ -72,7 +86,10 @@ extension PackageArchive {
         }
         report.added.sort { ($0.fileName, $0.sha256) < ($1.fileName, $1.sha256) }
         report.failed.sort { $0.href < $1.href }
-        return report
+        let files = binaries.compactMap { p in
+            offered[p.href] ?? (p.checksumType.lowercased() == "sha256" ? offered[p.checksum.lowercased()] : nil)
+        }
+        return (report, files)
     }
 
     private func mirrorOne(_ p: RepoMDReader.Package, fetcher: RepositoryFetcher, origin: String, now: Timestamp) async throws -> AddOutcome {

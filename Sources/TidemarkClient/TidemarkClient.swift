@@ -61,7 +61,7 @@ public final class TidemarkClient: Sendable {
     public func hosts() async throws -> [HostSummary] { try await get("/api/v1/hosts") }
 
     public func history(host: String, since: String?, until: String?) async throws -> HistoryResult {
-        try await get("/api/v1/hosts/\(escape(host))/history", ["since": since, "until": until])
+        try await get("/api/v1/hosts/\(pathEscape(host))/history", ["since": since, "until": until])
     }
 
     public func show(_ ref: String) async throws -> ShowResult { try await get("/api/v1/show", ["ref": ref]) }
@@ -71,7 +71,7 @@ public final class TidemarkClient: Sendable {
     }
 
     public func whereIs(_ name: String, at: String?) async throws -> WhereResult {
-        try await get("/api/v1/where/\(escape(name))", ["at": at])
+        try await get("/api/v1/where/\(pathEscape(name))", ["at": at])
     }
 
     public func drift(against: String?, at: String?) async throws -> DriftResult {
@@ -116,14 +116,14 @@ public final class TidemarkClient: Sendable {
     public func createRollback(host: String, to ref: String, dryRun: Bool) async throws -> (job: HostJob, plan: TransactionPlan) {
         struct Ask: Encodable { var kind = "rollback"; var to: String; var dryRun: Bool }
         struct Answer: Decodable { var job: HostJob; var plan: TransactionPlan }
-        let a = try await post("/api/v1/hosts/\(escape(host))/jobs", Ask(to: ref, dryRun: dryRun), as: Answer.self)
+        let a = try await post("/api/v1/hosts/\(pathEscape(host))/jobs", Ask(to: ref, dryRun: dryRun), as: Answer.self)
         return (a.job, a.plan)
     }
 
     public func job(_ id: Int64) async throws -> HostJob { try await get("/api/v1/jobs/\(id)") }
 
     public func pendingJobs(host: String) async throws -> [HostJob] {
-        try await get("/api/v1/hosts/\(escape(host))/jobs", ["status": "pending"])
+        try await get("/api/v1/hosts/\(pathEscape(host))/jobs", ["status": "pending"])
     }
 
     /// The packages of a job's target state (what the job's host may read of the history).
@@ -141,7 +141,7 @@ public final class TidemarkClient: Sendable {
 
     // MARK: plumbing
 
-    private func post<B: Encodable, T: Decodable>(_ path: String, _ value: B, as: T.Type) async throws -> T {
+    func post<B: Encodable, T: Decodable>(_ path: String, _ value: B, as: T.Type) async throws -> T {
         let body: [UInt8]
         do { body = Array(try JSONEncoder().encode(value)) } catch { throw TidemarkError(.invalidArgument, "cannot encode the request: \(error)") }
         let (status, answer) = try await send(.POST, path, body: body)
@@ -149,14 +149,14 @@ public final class TidemarkClient: Sendable {
         return try decode(T.self, answer)
     }
 
-    private func get<T: Decodable>(_ path: String, _ query: [String: String?] = [:]) async throws -> T {
+    func get<T: Decodable>(_ path: String, _ query: [String: String?] = [:]) async throws -> T {
         let (status, body) = try await send(.GET, path + queryString(query), body: nil)
         try check(status, body)
         return try decode(T.self, body)
     }
 
     /// `body` is a JSON document.
-    private func send(_ method: HTTPMethod, _ path: String, body json: [UInt8]?, contentType: String = "application/json") async throws -> (Int, ByteBuffer) {
+    func send(_ method: HTTPMethod, _ path: String, body json: [UInt8]?, contentType: String = "application/json") async throws -> (Int, ByteBuffer) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -186,7 +186,7 @@ public final class TidemarkClient: Sendable {
     }
 
     /// Turns a 4xx/5xx answer into the server's own error message.
-    private func check(_ status: Int, _ body: ByteBuffer) throws {
+    func check(_ status: Int, _ body: ByteBuffer) throws {
         guard status >= 400 else { return }
         guard let e = try? decodeError(body) else {
             throw TidemarkError(.toolFailed, "server \(baseURL) answered HTTP \(status): \(String(buffer: body).prefix(500))")
@@ -201,7 +201,7 @@ public final class TidemarkClient: Sendable {
         throw TidemarkError(code, e.message + (status >= 500 ? " (server error \(status))" : ""))
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
@@ -209,7 +209,7 @@ public final class TidemarkClient: Sendable {
         }
     }
 
-    private func escape(_ s: String) -> String {
+    func pathEscape(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import TidemarkRollouts
 // Hummingbird's own service machinery (it runs the HTTP server as a Service in a ServiceGroup).
 import ServiceLifecycle
 
@@ -19,5 +21,28 @@ struct MirrorSchedule: Service {
                 try? await Task.sleep(for: interval)
             }
         }
+    }
+}
+
+/// The rollout driver's loop as a service: stops with the server and hands its leases back, so
+/// another server takes its rollouts over at once instead of after the lease runs out.
+struct RolloutSchedule: Service {
+    let driver: RolloutDriver
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await driver.run(interval: interval)
+        }
+    }
+}
+
+/// The server, for the planner's "mirror the fleet, then look again" (set once after init).
+final class MirrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _server: TidemarkServer?
+    var server: TidemarkServer? {
+        get { lock.withLock { _server } }
+        set { lock.withLock { _server = newValue } }
     }
 }

@@ -8,6 +8,7 @@ import TidemarkArchive
 import TidemarkCore
 import TidemarkHosts
 import TidemarkRepo
+import TidemarkRollouts
 import TidemarkStore
 
 /// How `tidemark server` listens and what it accepts.
@@ -34,6 +35,14 @@ public struct ServerConfiguration: Sendable {
     /// token revoked through another server process sharing the database stops within this
     /// time. Zero: every request asks the store.
     public var tokenCacheTTL: Duration = .seconds(5)
+    /// How often the server moves its rollouts on (`RolloutDriver`); nil: it drives none (another
+    /// server on the same database does).
+    public var rolloutInterval: Duration? = .seconds(5)
+    /// Seconds a server's lease on a rollout lasts without renewal: another server takes a
+    /// rollout over this long after its driver died.
+    public var rolloutLease: Int64 = 30
+    /// Seconds between evaluations of one required check of a rollout.
+    public var checkInterval: Int64 = 15
     public var now: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
 
     public init() {}
@@ -81,6 +90,9 @@ public struct TidemarkServer: Sendable {
     public let archive: PackageArchive
     /// Rollbacks (and later other work) for agents to claim.
     public let jobs: any JobStore
+    /// Rollouts: planning, people's actions, views; and the loop that drives them.
+    public let rolloutService: RolloutService
+    public let rolloutDriver: RolloutDriver?
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
     /// Per-state repository metadata between zypper's requests (repomd.xml, then each file).
@@ -91,7 +103,7 @@ public struct TidemarkServer: Sendable {
 
     public init(
         store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, archive: PackageArchive, jobs: any JobStore,
-        configuration: ServerConfiguration
+        rollouts: any RolloutStore, evaluator: any CheckEvaluating, configuration: ServerConfiguration, logger: Logger = Logger(label: "tidemark.rollouts")
     ) {
         self.store = store
         self.tokens = tokens
@@ -101,15 +113,23 @@ public struct TidemarkServer: Sendable {
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.tokenCache = TokenCache(ttl: configuration.tokenCacheTTL)
+        let mirror = MirrorBox()
+        self.rolloutService = RolloutService(
+            store: rollouts, planner: RolloutPlanner(history: store, rollouts: rollouts, archive: archive, mirrorFleet: { await mirror.server?.mirrorFleetRepositories(logger: logger) }))
+        self.rolloutDriver = configuration.rolloutInterval.map { _ in
+            RolloutDriver(store: rollouts, evaluator: evaluator, leaseSeconds: configuration.rolloutLease, checkInterval: configuration.checkInterval, logger: logger, now: configuration.now)
+        }
+        mirror.server = self
     }
 
     /// The server on an SQL history store: tokens, fleet statistics, the archive's records and
     /// jobs in the same database; the archive's files under `archiveDirectory`.
-    public init(store: SQLHistoryStore, archiveDirectory: String, configuration: ServerConfiguration) {
+    public init(store: SQLHistoryStore, archiveDirectory: String, configuration: ServerConfiguration, logger: Logger = Logger(label: "tidemark.rollouts")) {
         self.init(
             store: store, tokens: SQLTokenStore(backend: store.backend), stats: SQLFleetStats(backend: store.backend),
             archive: PackageArchive(directory: archiveDirectory, store: SQLArchiveStore(backend: store.backend)),
-            jobs: SQLJobStore(backend: store.backend), configuration: configuration)
+            jobs: SQLJobStore(backend: store.backend), rollouts: SQLRolloutStore(backend: store.backend), evaluator: PolicyCheckEvaluator.shared,
+            configuration: configuration, logger: logger)
     }
 
     var queries: HistoryQueries {
@@ -126,7 +146,8 @@ public struct TidemarkServer: Sendable {
             router: router(),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
-            services: configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [],
+            services: (configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [])
+                + (rolloutDriver.flatMap { driver in configuration.rolloutInterval.map { [RolloutSchedule(driver: driver, interval: $0)] } } ?? []),
             logger: logger)
     }
 
@@ -206,6 +227,7 @@ public struct TidemarkServer: Sendable {
 
         addArchiveRoutes(router)
         addJobRoutes(router)
+        addRolloutRoutes(router)
         return router
     }
 

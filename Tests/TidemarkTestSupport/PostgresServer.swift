@@ -123,6 +123,32 @@ public final class PostgresServer: Sendable {
         return url(database: name)
     }
 
+    /// A new empty database owned by `owner`, a login role created if missing: for a daemon that
+    /// connects as its own role (openQA's web UI as `geekotest`). Returns the database's name.
+    public func createDatabase(owner: String) throws -> String {
+        let exists = try Subprocess.check(binDirectory + "/psql", [
+            "-h", socketDirectory, "-p", String(port), "-U", user, "-d", "postgres", "-qAt", "-v", "ON_ERROR_STOP=1",
+            "-c", "SELECT 1 FROM pg_roles WHERE rolname = '\(owner.replacingOccurrences(of: "'", with: "''"))'",
+        ]).stdoutText.trimmed == "1"
+        if !exists {
+            try Subprocess.check(binDirectory + "/createuser", ["-h", socketDirectory, "-p", String(port), "-U", user, owner])
+        }
+        let name = "t_" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        try Subprocess.check(binDirectory + "/createdb", ["-h", socketDirectory, "-p", String(port), "-U", user, "--strategy=file_copy", "-O", owner, name])
+        return name
+    }
+
+    /// Lets the OS user `osUser` reach the socket, which as root lives in a directory only
+    /// `postgres` may enter: a POSIX ACL for that one user (`setfacl`, package acl), not a
+    /// world-searchable directory, since the socket trusts every role. Nothing to do when not root.
+    public func allowSocketAccess(forUser osUser: String) throws {
+        guard geteuid() == 0 else { return }
+        guard Subprocess.which("setfacl") != nil else {
+            throw TidemarkError(.toolFailed, "setfacl not found; run scripts/install-test-tools.sh (Debian package acl)")
+        }
+        try Subprocess.check("setfacl", ["-m", "u:\(osUser):x", directory, socketDirectory])
+    }
+
     /// Drops a database made by `createDatabase` (its connections must be closed).
     public func dropDatabase(url: String) {
         guard let name = URLComponents(string: url)?.path.dropFirst(), !name.isEmpty else { return }

@@ -72,13 +72,12 @@ struct AgentCommand: AsyncParsableCommand {
         }
     }
 
-    /// `30s`, `5m`, `1h`, `1d` (a bare number is seconds).
+    /// `30s`, `5m`, `1h`, `1d` (a bare number is seconds; `DurationText`).
     static func parseDuration(_ text: String) throws(TidemarkError) -> Duration {
-        let t = text.trimmed
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let last = t.last, let mult = units[last], let n = Int64(t.dropLast()), n > 0 { return .seconds(n * mult) }
-        if let n = Int64(t), n > 0 { return .seconds(n) }
-        throw TidemarkError(.invalidArgument, "--interval '\(text)' is not a duration: use 30s, 5m, 1h or 1d")
+        guard let n = DurationText.parse(text.trimmed), n > 0 else {
+            throw TidemarkError(.invalidArgument, "--interval '\(text)' is not a duration: use 30s, 5m, 1h or 1d")
+        }
+        return .seconds(n)
     }
 }
 

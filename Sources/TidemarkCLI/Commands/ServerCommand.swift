@@ -57,11 +57,22 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a found token is trusted before the database is asked again; a token revoked through another server process stops within this time (0: ask on every request).", valueName: "seconds"))
     var tokenCache: Int = 5
 
+    @Option(help: ArgumentHelp("How often this server moves its rollouts on (checks, waves, health, rollback): 1s, 5s, 1m; 0: it drives none (another server on the same database does).", valueName: "interval"))
+    var rolloutInterval: String = "5s"
+
+    @Option(help: ArgumentHelp("Seconds a server's lease on a rollout lasts without renewal; another server takes the rollout over this long after this one stops.", valueName: "seconds"))
+    var rolloutLease: Int = 30
+
+    @Option(help: ArgumentHelp("Seconds between two evaluations of one required check of a rollout (an openQA query, a command, an HTTP request).", valueName: "seconds"))
+    var checkInterval: Int = 15
+
     func validate() throws {
         _ = try Self.parseListen(listen)
         _ = try Self.parseSize(maxBody)
         _ = try Self.parseSize(maxUpload, option: "--max-upload")
         _ = try Self.parseInterval(mirrorInterval)
+        _ = try Self.parseInterval(rolloutInterval, option: "--rollout-interval")
+        guard rolloutLease > 0, checkInterval > 0 else { throw ValidationError("--rollout-lease and --check-interval must be positive") }
         guard requestTimeout > 0, idleTimeout > 0 else { throw ValidationError("--request-timeout and --idle-timeout must be positive") }
         guard tokenCache >= 0 else { throw ValidationError("--token-cache must be 0 or more seconds") }
         if let staleAfter, staleAfter <= 0 { throw ValidationError("--stale-after must be positive") }
@@ -78,10 +89,13 @@ struct ServerCommand: AsyncParsableCommand {
             config.maxUpload = try Self.parseSize(maxUpload, option: "--max-upload")
             config.mirrorInterval = try Self.parseInterval(mirrorInterval)
             config.tokenCacheTTL = .seconds(tokenCache)
+            config.rolloutInterval = try Self.parseInterval(rolloutInterval, option: "--rollout-interval")
+            config.rolloutLease = Int64(rolloutLease)
+            config.checkInterval = Int64(checkInterval)
             var logger = Logger(label: "tidemark.server") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             let history = try await store.open()
-            let app = TidemarkServer(store: history, archiveDirectory: archive.path, configuration: config).application(logger: logger)
+            let app = TidemarkServer(store: history, archiveDirectory: archive.path, configuration: config, logger: logger).application(logger: logger)
             do {
                 try await app.runService()
             } catch {
@@ -112,15 +126,11 @@ struct ServerCommand: AsyncParsableCommand {
         return n * mult
     }
 
-    /// `90s`, `30m`, `1h`, `1d` or plain seconds; `0` (in any unit): nil, never.
-    static func parseInterval(_ text: String) throws -> Duration? {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        var digits = text.lowercased()
-        var mult: Int64 = 1
-        if let last = digits.last, let m = units[last] { mult = m; digits.removeLast() }
-        guard let n = Int64(digits), n >= 0, n <= 366 * 86400 / mult else {
-            throw ValidationError("--mirror-interval '\(text)': expected an interval such as 90s, 30m, 1h or 1d (0: never)")
+    /// `90s`, `30m`, `1h`, `1d` or plain seconds (`DurationText`); `0` (in any unit): nil, never.
+    static func parseInterval(_ text: String, option: String = "--mirror-interval") throws -> Duration? {
+        guard let n = DurationText.parse(text.lowercased()), n <= 366 * 86400 else {
+            throw ValidationError("\(option) '\(text)': expected an interval such as 90s, 30m, 1h or 1d (0: never)")
         }
-        return n == 0 ? nil : .seconds(n * mult)
+        return n == 0 ? nil : .seconds(n)
     }
 }

@@ -1,10 +1,15 @@
-/// Work the server asks a host's agent to do (a rollback today; a rollout wave later). The
+/// Work the server asks a host's agent to do (a rollback, a rollout's transaction or health
+/// check). The
 /// server cannot reach into hosts (they may sit behind NAT, and only the agent holds root
 /// there), so agents fetch their pending jobs with each report and post the result back.
 public struct HostJob: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// Turn the host's packages into exactly `target`'s.
         case rollback
+        /// The same transaction for a rollout wave: turn the host into exactly `target`'s packages.
+        case apply
+        /// Run `command` on the host (a rollout's health check); succeeded means exit 0.
+        case check
     }
 
     public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
@@ -28,11 +33,22 @@ public struct HostJob: Sendable, Hashable, Codable {
     public var message: String?
     /// The package manager's own output.
     public var output: String?
+    /// The rollout this job belongs to, and which of its steps (`wave-0-apply`, `rollback` …).
+    public var rollout: Int64?
+    public var step: String?
+    /// For `check`: the shell command, and the seconds it may take.
+    public var command: String?
+    public var timeout: Int?
 
     public init(
         id: Int64, host: String, kind: Kind, target: StateID, dryRun: Bool, status: Status, createdAt: Timestamp,
-        startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, resultState: StateID? = nil, message: String? = nil, output: String? = nil
+        startedAt: Timestamp? = nil, finishedAt: Timestamp? = nil, resultState: StateID? = nil, message: String? = nil, output: String? = nil,
+        rollout: Int64? = nil, step: String? = nil, command: String? = nil, timeout: Int? = nil
     ) {
+        self.rollout = rollout
+        self.step = step
+        self.command = command
+        self.timeout = timeout
         self.id = id
         self.host = host
         self.kind = kind
@@ -48,7 +64,7 @@ public struct HostJob: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, host, kind, target, dryRun, status, createdAt, startedAt, finishedAt, resultState, message, output
+        case id, host, kind, target, dryRun, status, createdAt, startedAt, finishedAt, resultState, message, output, rollout, step, command, timeout
     }
 
     /// Every key always present (`null` where absent): read by scripts.
@@ -66,5 +82,9 @@ public struct HostJob: Sendable, Hashable, Codable {
         try c.encode(resultState, forKey: .resultState)
         try c.encode(message, forKey: .message)
         try c.encode(output, forKey: .output)
+        try c.encode(rollout, forKey: .rollout)
+        try c.encode(step, forKey: .step)
+        try c.encode(command, forKey: .command)
+        try c.encode(timeout, forKey: .timeout)
     }
 }

@@ -57,6 +57,12 @@ public struct GateVerdict: Sendable, Hashable, Codable {
     public var status: CheckResult.Status
     public var waiver: Waiver?
 
+    public init(result: CheckResult, status: CheckResult.Status, waiver: Waiver?) {
+        self.result = result
+        self.status = status
+        self.waiver = waiver
+    }
+
     /// Only a failed result can be waived: a pending one still waits (a waiver is an answer to
     /// red, not a way to skip waiting), a passed one needs nothing.
     public static func judge(_ result: CheckResult, waivers: [Waiver], rollout: Int64, at: Timestamp) -> GateVerdict {

@@ -60,3 +60,24 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
         return RolloutPlan(waves: waves, unchanged: unchanged.sorted(), packagesToFetch: fetch.sorted(by: Package.stateOrder))
     }
 }
+
+extension RolloutPlan {
+    /// A host's target under `--updates-from`: every installed package for which the repository
+    /// offers a higher version of the same name and architecture is replaced by the highest one
+    /// (the update `zypper up`/`dup` would make from that repository alone, in rpm's or dpkg's
+    /// order). Packages the repository does not offer stay; nothing is added or removed, so a
+    /// build that needs a new dependency makes the host's transaction fail, which halts the
+    /// rollout before any further host is touched.
+    public static func updateTarget(current: [Package], offered: [Package]) -> [Package] {
+        var best: [String: Package] = [:]
+        for p in offered {
+            let key = p.name + "\u{0}" + p.arch
+            if let b = best[key], EVR.compare(p.evr, b.evr, format: p.format) <= 0 { continue }
+            best[key] = p
+        }
+        return current.map { p in
+            guard let b = best[p.name + "\u{0}" + p.arch], b.format == p.format, EVR.compare(b.evr, p.evr, format: p.format) > 0 else { return p }
+            return b
+        }
+    }
+}

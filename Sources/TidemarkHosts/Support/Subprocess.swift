@@ -133,7 +133,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` (a path, or a name looked up like `Subprocess.which`).
     public static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
-        stdin: Redirect = .null, stdout: Redirect = .null, stderr: Redirect = .null
+        stdin: Redirect = .null, stdout: Redirect = .null, stderr: Redirect = .null, newProcessGroup: Bool = false
     ) throws(TidemarkError) -> ChildProcess {
         guard let path = Subprocess.which(executable) else {
             throw TidemarkError(.toolFailed, "'\(executable)' was not found on PATH; install it (see README)")
@@ -162,7 +162,10 @@ public final class ChildProcess: @unchecked Sendable {
         sigemptyset(&none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Its own process group on request, so that a timeout can end the command with every
+        // child it started (`signalGroup`).
+        if newProcessGroup { posix_spawnattr_setpgroup(&attributes, 0) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (newProcessGroup ? POSIX_SPAWN_SETPGROUP : 0)))
 
         var env = ProcessInfo.processInfo.environment
         if let environment { env.merge(environment) { $1 } }
@@ -173,6 +176,11 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard rc == 0 else { throw TidemarkError(.toolFailed, "could not start \(path): \(String(cString: strerror(rc)))") }
         return ChildProcess(pid: pid)
+    }
+
+    /// `signal` to the child's whole process group (spawned with `newProcessGroup`).
+    public func signalGroup(_ signal: Int32) {
+        _ = kill(-pid, signal)
     }
 
     /// Sends `signal` (if the child has not been reaped yet).

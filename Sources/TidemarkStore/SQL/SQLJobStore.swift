@@ -6,7 +6,7 @@ public struct SQLJobStore: JobStore {
     public let backend: any SQLBackend
     public init(backend: any SQLBackend) { self.backend = backend }
 
-    private static let columns = "id, host, kind, target, dry_run, status, created_at, started_at, finished_at, result_state, message, output"
+    static let columns = "id, host, kind, target, dry_run, status, created_at, started_at, finished_at, result_state, message, output, rollout_id, step, command, timeout"
 
     public func createJob(host: String, kind: HostJob.Kind, target: StateID, dryRun: Bool, now: Timestamp) async throws -> HostJob {
         try Observation.validateHostName(host)
@@ -76,7 +76,7 @@ public struct SQLJobStore: JobStore {
         }
     }
 
-    private static func job(_ r: any SQLRow) throws -> HostJob {
+    static func job(_ r: any SQLRow) throws -> HostJob {
         let kindText = try r.decode(column: "kind", as: String.self), statusText = try r.decode(column: "status", as: String.self)
         guard let kind = HostJob.Kind(rawValue: kindText), let status = HostJob.Status(rawValue: statusText) else {
             throw TidemarkError(.corrupt, "host_jobs: unknown kind '\(kindText)' or status '\(statusText)'")
@@ -88,6 +88,30 @@ public struct SQLJobStore: JobStore {
             startedAt: try r.decode(column: "started_at", as: Int64?.self).map(Timestamp.init(seconds:)),
             finishedAt: try r.decode(column: "finished_at", as: Int64?.self).map(Timestamp.init(seconds:)),
             resultState: try r.decode(column: "result_state", as: String?.self).map(StateID.init(hex:)),
-            message: try r.decode(column: "message", as: String?.self), output: try r.decode(column: "output", as: String?.self))
+            message: try r.decode(column: "message", as: String?.self), output: try r.decode(column: "output", as: String?.self),
+            rollout: try r.decode(column: "rollout_id", as: Int64?.self), step: try r.decode(column: "step", as: String?.self),
+            command: try r.decode(column: "command", as: String?.self), timeout: try r.decode(column: "timeout", as: Int64?.self).map { Int($0) })
+    }
+
+    /// A rollout's job, inside the transaction that records the progress asking for it. Unlike
+    /// `createJob` it does not refuse a host with an open job: a rollout queues its steps
+    /// (transaction, then health check, or rollback after a failed transaction) and the agent
+    /// runs them in order.
+    static func insert(_ request: RolloutMachine.JobRequest, rollout: Int64, now: Timestamp, db: any SQLDatabase) async throws -> HostJob {
+        guard let r = try await db.raw("""
+            INSERT INTO host_jobs (host, kind, target, dry_run, status, created_at, rollout_id, step, command, timeout)
+            VALUES (\(bind: request.host), \(bind: request.kind.rawValue), \(bind: request.target.hex), \(bind: false), 'pending', \(bind: now.seconds),
+                \(bind: rollout), \(bind: request.step), \(bind: request.command), \(bind: request.timeout.map(Int64.init)))
+            RETURNING \(unsafeRaw: columns)
+            """).first()
+        else { throw TidemarkError(.storage, "inserting the job returned no row") }
+        return try job(r)
+    }
+
+    /// Every job of a rollout, oldest first.
+    public func jobs(rollout: Int64) async throws -> [HostJob] {
+        try await backend.read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM host_jobs WHERE rollout_id = \(bind: rollout) ORDER BY id").all().map(Self.job)
+        }
     }
 }

@@ -151,6 +151,64 @@ enum Schema {
                 """,
             ]
         },
+        Migration(version: 4, summary: "rollouts, their event log, waivers, host labels; rollout jobs") { d in
+            [
+                // The rollout as created (plan and policy, JSON: never changes), its progress (JSON,
+                // moved only by RolloutMachine under `version`, an optimistic lock) and the lease
+                // of the server driving it.
+                """
+                CREATE TABLE rollouts (
+                    id \(d.autoID),
+                    spec TEXT NOT NULL,
+                    progress TEXT NOT NULL,
+                    phase TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    lease_owner TEXT,
+                    lease_until BIGINT
+                )
+                """,
+                "CREATE INDEX rollouts_phase ON rollouts (phase)",
+                """
+                CREATE TABLE rollout_events (
+                    id \(d.autoID),
+                    rollout_id BIGINT NOT NULL REFERENCES rollouts (id),
+                    at BIGINT NOT NULL,
+                    kind TEXT NOT NULL,
+                    body TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, id)",
+                """
+                CREATE TABLE waivers (
+                    id \(d.autoID),
+                    rollout_id BIGINT NOT NULL REFERENCES rollouts (id),
+                    check_name TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    revoked_at BIGINT,
+                    revoked_by TEXT
+                )
+                """,
+                "CREATE INDEX waivers_rollout ON waivers (rollout_id)",
+                """
+                CREATE TABLE host_labels (
+                    host TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (host, key)
+                )
+                """,
+                "ALTER TABLE host_jobs ADD COLUMN rollout_id BIGINT",
+                "ALTER TABLE host_jobs ADD COLUMN step TEXT",
+                "ALTER TABLE host_jobs ADD COLUMN command TEXT",
+                "ALTER TABLE host_jobs ADD COLUMN timeout BIGINT",
+                "CREATE INDEX host_jobs_rollout ON host_jobs (rollout_id)",
+            ]
+        },
     ]
 
     static var latestVersion: Int { migrations.last!.version }

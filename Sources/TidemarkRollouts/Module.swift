@@ -1,0 +1,1 @@
+// Gated, staged rollouts (see RolloutDriver.swift).

@@ -12,8 +12,9 @@ import TidemarkCore
 /// requests are signed as openQA's own `OpenQA::UserAgent` signs them (for instances that put
 /// their API behind authentication): `X-API-Key`, `X-API-Microtime` (Unix seconds) and
 /// `X-API-Hash`, the hex HMAC-SHA1 with the secret of the request's path and query followed by
-/// that time. The web UI checks it against the URL as its router re-serializes it, so queries
-/// are encoded that way (only `A-Za-z0-9-._~` literal, space as `+`, the rest `%XX`).
+/// that time. The web UI checks it against the URL as Mojolicious re-serializes the parsed
+/// query (the WHATWG form encoding: only `A-Za-z0-9*-._` literal, space as `+`, the rest
+/// `%XX`), so queries are sent encoded exactly that way.
 ///
 /// Every error is a `TidemarkError` naming the URL: `.unreachable` when openQA cannot be
 /// reached, `.toolFailed` for an HTTP error status (with openQA's message), `.corrupt` for an
@@ -31,8 +32,8 @@ public struct OpenQAClient: Sendable {
     /// - Parameters:
     ///   - apiKey, apiSecret: both or neither; given, every request is signed.
     ///   - timeout: for one whole request (openQA's job lists can be slow on a big instance).
-    ///   - http: the connection pool; the process-wide `HTTPClient.shared` needs no shutdown.
-    public init(baseURL: String, apiKey: String? = nil, apiSecret: String? = nil, timeout: Duration = .seconds(60), http: HTTPClient = .shared) throws(TidemarkError) {
+    ///   - http: the connection pool (`sharedHTTPClient` by default, which needs no shutdown).
+    public init(baseURL: String, apiKey: String? = nil, apiSecret: String? = nil, timeout: Duration = .seconds(60), http: HTTPClient = OpenQAClient.sharedHTTPClient) throws(TidemarkError) {
         var base = baseURL.trimmed
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), let components = URLComponents(string: base), components.host?.isEmpty == false else {
@@ -50,12 +51,23 @@ public struct OpenQAClient: Sendable {
         self.timeout = timeout
     }
 
+    /// The process-wide default pool: `HTTPClient.shared`'s browser-like settings, but giving up
+    /// connecting after 10 s instead of 90, so an openQA that is down is reported unreachable
+    /// in seconds rather than when a request's whole timeout has passed. Never shut down.
+    public static let sharedHTTPClient: HTTPClient = {
+        var config = HTTPClient.Configuration.singletonConfiguration
+        config.timeout.connect = .seconds(10)
+        config.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+    }()
+
     // MARK: reads
 
-    /// `GET /api/v1/jobs` with `query`'s filters, newest first.
+    /// `GET /api/v1/jobs` with `query`'s filters, newest (highest id) first. (openQA picks the
+    /// newest `limit` jobs but lists them sorted by id as text: 10 before 9.)
     public func jobs(_ query: OpenQAJobQuery) async throws -> [OpenQAJob] {
         struct Answer: Decodable { var jobs: [OpenQAJob] }
-        return try await getJSON(Answer.self, "/api/v1/jobs", query.parameters).jobs
+        return try await getJSON(Answer.self, "/api/v1/jobs", query.parameters).jobs.sorted { $0.id > $1.id }
     }
 
     /// `GET /api/v1/jobs/ID`; `.notFound` when openQA has no such job.
@@ -193,7 +205,8 @@ public struct OpenQAClient: Sendable {
 
     // MARK: signing (openQA's OpenQA::UserAgent and OpenQA::Shared::Controller::Auth)
 
-    /// Mojo::Parameters' serialization: what the web UI hashes after parsing the query.
+    /// Mojo::Parameters' serialization (WHATWG application/x-www-form-urlencoded): what the web
+    /// UI hashes once it has parsed the query, and what it leaves alone if it has not.
     static func encodeQuery(_ query: [(String, String)]) -> String {
         query.map { formEncode($0.0) + "=" + formEncode($0.1) }.joined(separator: "&")
     }
@@ -203,7 +216,7 @@ public struct OpenQAClient: Sendable {
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                 UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             case UInt8(ascii: " "):
                 out += "+"

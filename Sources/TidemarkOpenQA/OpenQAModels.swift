@@ -131,7 +131,7 @@ public struct OpenQAJobQuery: Sendable, Hashable {
     public var ids: [Int64]
     /// Only the newest job of each scenario (openQA's `latest=1`).
     public var latest: Bool
-    /// At most this many jobs, newest (highest id) first; openQA's default is 10000.
+    /// At most this many jobs: the newest (highest ids). openQA's default is 10000, its maximum 100000.
     public var limit: Int?
     /// Only jobs with an id below / above.
     public var before: Int64?

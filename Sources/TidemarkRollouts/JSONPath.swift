@@ -112,10 +112,8 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         var parser = Parser(Array(text))
         do {
             steps = try parser.parse()
-        } catch let e as Parser.Failure {
-            throw TidemarkError(.invalidInput, "'\(text)' at position \(e.position): \(e.message)")
         } catch {
-            throw TidemarkError(.invalidInput, "'\(text)': \(error)")
+            throw TidemarkError(.invalidInput, "'\(text)' at position \(error.position): \(error.message)")
         }
     }
 

@@ -22,6 +22,10 @@ public struct RolloutPlanner: Sendable {
     }
 
     public func plan(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> Rollout {
+        try await planWithTargets(request, by: by, now: now).rollout
+    }
+
+    private func planWithTargets(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> (rollout: Rollout, targets: [RolloutPlan.HostTarget]) {
         let policy = try PolicyFile.parse(request.policy, file: request.policyName ?? "policy")
         guard (request.target == nil) != (request.updatesFrom == nil) else {
             throw TidemarkError(.invalidArgument, "give exactly one of --target REF and --updates-from REPO")
@@ -82,16 +86,21 @@ public struct RolloutPlanner: Sendable {
                 throw TidemarkError(.notFound, "the archive lacks packages the rollout (or its rollback) needs, also after mirroring the fleet's repositories: \(again.message)")
             }
         }
-        return Rollout(id: 0, target: description, createdAt: now, createdBy: by, policy: policy, plan: plan)
+        return (Rollout(id: 0, target: description, createdAt: now, createdBy: by, policy: policy, plan: plan), targets)
     }
 
-    /// Plans and stores (unless a dry run): the rollout starts gating at once.
+    /// Plans and stores (unless a dry run): the rollout starts gating at once. Each host's target
+    /// state is stored first (an `--updates-from` target is a state no host has been in yet), so
+    /// that the agents' jobs, `show` and `diff` can name it.
     public func create(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> StoredRollout {
-        let rollout = try await plan(request, by: by, now: now)
+        let (rollout, targets) = try await planWithTargets(request, by: by, now: now)
         let (progress, event) = RolloutMachine.initial(rollout)
         if request.dryRun == true {
             return StoredRollout(rollout: rollout, progress: progress, version: 0, leaseOwner: nil, leaseUntil: nil)
         }
+        let changing = rollout.plan.waves.joined()
+        let byHost = Dictionary(targets.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        try await history.storeStates(changing.map { PackageState(byHost[$0.host]!.target) }, bases: changing.map(\.from))
         return try await rollouts.createRollout(rollout, progress: progress, event: event)
     }
 }

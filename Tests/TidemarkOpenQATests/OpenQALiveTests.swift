@@ -152,7 +152,7 @@ import TidemarkTestSupport
         // "does not exist" (404), without one it stops at authentication (403). The query has
         // characters whose encoding the signature depends on.
         let path = "/api/v1/isos/987654321"
-        let query = [("note", "a b/ä&c=d"), ("x", "~1")]
+        let query = [("note", "a b/ä&c=d"), ("x", "~1*'(\"")]
         let signed = try OpenQAClient(baseURL: oqa.url, apiKey: oqa.apiKey, apiSecret: oqa.apiSecret)
         let e1 = await #expect(throws: TidemarkError.self) { try await signed.get(path, query: query) }
         #expect(e1.map { e in e.code == .toolFailed && e.message.contains("HTTP 404") && e.message.contains("Scheduled product does not exist") } == true, "\(String(describing: e1))")

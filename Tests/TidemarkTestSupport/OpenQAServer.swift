@@ -110,12 +110,13 @@ public final class OpenQAServer: Sendable {
     private func start(script: String, runAs: [String], chownTo: String?) throws(TidemarkError) {
         // The watchdog first, so that not even a failed start can leave a daemon behind. It
         // learns the daemon's process group from daemon.pid, written right after the spawn.
+        // (sh is dash here: its kill takes -PGID but not "--".)
         let parent = getpid()
         let dir = PostgresServer.shellQuote(directory)
         let watchdog = """
             while kill -0 \(parent) 2>/dev/null; do sleep 2; done; \
             g=$(cat \(dir)/daemon.pid 2>/dev/null); \
-            if [ -n "$g" ]; then kill -TERM -- -"$g" 2>/dev/null; sleep 3; kill -KILL -- -"$g" 2>/dev/null; fi; \
+            if [ -n "$g" ]; then kill -TERM -"$g" 2>/dev/null; sleep 3; kill -KILL -"$g" 2>/dev/null; fi; \
             rm -rf \(dir)
             """
         try Subprocess.check("bash", ["-c", PostgresServer.closeInheritedFDs + "setsid sh -c \(PostgresServer.shellQuote(watchdog)) </dev/null >/dev/null 2>&1 &"])

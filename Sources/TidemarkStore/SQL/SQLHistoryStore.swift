@@ -643,6 +643,22 @@ public final class SQLHistoryStore: HistoryStore {
             recordedAt: Timestamp(seconds: try row.decode(column: "recorded_at", as: Int64.self)))
     }
 
+    public func storeStates(_ states: [PackageState], bases: [StateID?]) async throws {
+        let pending = Pending()
+        try await backend.transaction { db in
+            for (i, state) in states.enumerated() where try await self.stateRow(hash: state.id.hex, db: db, pending: pending) == nil {
+                let members = try await self.ensurePackages(
+                    Observation(host: "-", at: Timestamp(seconds: 0), state: state, source: .snapshot), db: db, pending: pending).sorted()
+                var base: (Int64, [Int64])? = nil
+                if i < bases.count, let b = bases[i], let row = try await self.stateRow(hash: b.hex, db: db, pending: pending) {
+                    base = (row.rowID, try await self.members(of: row.rowID, db: db, pending: pending))
+                }
+                _ = try await self.ensureState(state, members: members, base: base, db: db, pending: pending)
+            }
+        }
+        publish(pending)
+    }
+
     public func hosts() async throws -> [HostSummary] {
         try await backend.read { db in
             let rows = try await db.raw("""

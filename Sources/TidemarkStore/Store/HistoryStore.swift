@@ -60,6 +60,11 @@ public protocol HistoryStore: Sendable {
     /// for long backfills that must not be held in memory at once.
     func record(producing produce: @Sendable (ObservationSink) async throws -> Void) async throws -> [RecordOutcome]
 
+    /// Stores states no host has been observed in yet (a rollout's per-host targets), so that
+    /// refs and agents' jobs can name them: content-addressed like every other state, each based
+    /// on the state of the same index in `bases` when given (stored as a small delta).
+    func storeStates(_ states: [PackageState], bases: [StateID?]) async throws
+
     func hosts() async throws -> [HostSummary]
     /// The observation of `host` at or before `at` (latest when nil), nil if none.
     func observation(host: String, atOrBefore at: Timestamp?) async throws -> ObservationRecord?

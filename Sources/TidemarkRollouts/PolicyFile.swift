@@ -33,7 +33,7 @@ public enum PolicyFile {
             throw yamlError(error, file: file, text: text)
         }
         guard let root else {
-            throw TidemarkError(.invalidInput, "\(file):1: the policy is empty; it needs at least 'waves' (see `tidemark rollout --example-policy`)")
+            throw TidemarkError(.invalidInput, "\(file):1: the policy is empty; it needs at least 'waves' (the README's example policy shows every setting)")
         }
         var reader = Reader(file: file)
         return try reader.policy(root)

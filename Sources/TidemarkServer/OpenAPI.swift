@@ -106,6 +106,16 @@ enum OpenAPIDocument {
         },
         "description": "the body did not arrive in time"
       },
+      "RolloutConflict": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "the action does not apply to the rollout's phase (approve when not awaiting approval, pause when paused, resume when not paused, anything once it finished, a waiver once it finished), the waiver is already revoked, or the rollout kept changing (try again)"
+      },
       "Unauthorized": {
         "content": {
           "application/json": {
@@ -204,6 +214,43 @@ enum OpenAPIDocument {
           "text"
         ],
         "type": "object"
+      },
+      "CheckResult": {
+        "properties": {
+          "at": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "check": {
+            "type": "string",
+            "description": "the check's name in the policy"
+          },
+          "evidence": {
+            "type": "string",
+            "description": "what the status rests on, for people"
+          },
+          "status": {
+            "$ref": "#/components/schemas/CheckStatus"
+          }
+        },
+        "required": [
+          "check",
+          "status",
+          "evidence",
+          "at"
+        ],
+        "type": "object",
+        "description": "the outcome of one check (an openQA job group, a command, an HTTP endpoint, a wave's health)"
+      },
+      "CheckStatus": {
+        "description": "pending is neither passed nor failed: the rollout waits, up to the check's deadline",
+        "enum": [
+          "passed",
+          "failed",
+          "pending"
+        ],
+        "type": "string"
       },
       "DiffResult": {
         "properties": {
@@ -330,6 +377,35 @@ enum OpenAPIDocument {
         ],
         "type": "object"
       },
+      "GateVerdict": {
+        "properties": {
+          "result": {
+            "$ref": "#/components/schemas/CheckResult"
+          },
+          "status": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/CheckStatus"
+              }
+            ],
+            "description": "passed for a failed check under an active waiver; otherwise the result's own status"
+          },
+          "waiver": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/Waiver"
+              }
+            ],
+            "description": "the waiver that passed a failed check; absent when none did"
+          }
+        },
+        "required": [
+          "result",
+          "status"
+        ],
+        "type": "object",
+        "description": "a check's result as a decision saw it, with the waiver that changed it"
+      },
       "Health": {
         "properties": {
           "status": {
@@ -424,8 +500,11 @@ enum OpenAPIDocument {
             "type": "integer"
           },
           "kind": {
+            "description": "rollback: a rollback asked for with POST /api/v1/hosts/{host}/jobs; apply: a rollout wave's transaction (turn the host into exactly target's packages); check: run command on the host (a rollout's health check; succeeded means exit 0)",
             "enum": [
-              "rollback"
+              "rollback",
+              "apply",
+              "check"
             ],
             "type": "string"
           },
@@ -463,6 +542,27 @@ enum OpenAPIDocument {
             "description": "state id: SHA-256 content address, 64 hex digits",
             "pattern": "^[0-9a-f]{64}$",
             "type": "string"
+          },
+          "rollout": {
+            "description": "the rollout the job belongs to; null for a rollback job",
+            "format": "int64",
+            "nullable": true,
+            "type": "integer"
+          },
+          "step": {
+            "description": "which step of its rollout: wave-N-apply, wave-N-health:NAME, rollback",
+            "nullable": true,
+            "type": "string"
+          },
+          "command": {
+            "description": "check jobs: the shell command (/bin/sh -c)",
+            "nullable": true,
+            "type": "string"
+          },
+          "timeout": {
+            "description": "check jobs: seconds the command may take",
+            "nullable": true,
+            "type": "integer"
           }
         },
         "required": [
@@ -477,8 +577,19 @@ enum OpenAPIDocument {
           "finishedAt",
           "resultState",
           "message",
-          "output"
+          "output",
+          "rollout",
+          "step",
+          "command",
+          "timeout"
         ],
+        "type": "object"
+      },
+      "HostLabels": {
+        "additionalProperties": {
+          "$ref": "#/components/schemas/Labels"
+        },
+        "description": "every labelled host's labels, by host name",
         "type": "object"
       },
       "HostSummary": {
@@ -634,6 +745,25 @@ enum OpenAPIDocument {
         "required": [
           "succeeded"
         ],
+        "type": "object"
+      },
+      "LabelSet": {
+        "properties": {
+          "value": {
+            "type": "string",
+            "description": "1-255 characters on one line"
+          }
+        },
+        "required": [
+          "value"
+        ],
+        "type": "object"
+      },
+      "Labels": {
+        "additionalProperties": {
+          "type": "string"
+        },
+        "description": "a host's labels: key to value",
         "type": "object"
       },
       "MirrorReport": {
@@ -1017,6 +1147,440 @@ enum OpenAPIDocument {
         ],
         "type": "object"
       },
+      "RolloutAbort": {
+        "properties": {
+          "rollback": {
+            "default": false,
+            "description": "also return every host the rollout changed to the state it had before",
+            "type": "boolean"
+          }
+        },
+        "type": "object"
+      },
+      "RolloutCreated": {
+        "properties": {
+          "dryRun": {
+            "type": "boolean"
+          },
+          "plan": {
+            "$ref": "#/components/schemas/RolloutPlan"
+          },
+          "rollout": {
+            "$ref": "#/components/schemas/RolloutStatus"
+          }
+        },
+        "required": [
+          "rollout",
+          "plan",
+          "dryRun"
+        ],
+        "type": "object"
+      },
+      "RolloutEvent": {
+        "properties": {
+          "at": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "by": {
+            "type": "string",
+            "description": "who, for operator actions and waivers"
+          },
+          "kind": {
+            "enum": [
+              "created",
+              "check",
+              "decision",
+              "jobs",
+              "operator",
+              "waiver"
+            ],
+            "type": "string"
+          },
+          "message": {
+            "type": "string"
+          },
+          "progress": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/RolloutProgress"
+              }
+            ],
+            "description": "the progress right after this event"
+          },
+          "verdicts": {
+            "items": {
+              "$ref": "#/components/schemas/GateVerdict"
+            },
+            "type": "array",
+            "description": "the verdicts the event rests on (a decision names every check and waiver it used)"
+          }
+        },
+        "required": [
+          "at",
+          "kind",
+          "message",
+          "verdicts",
+          "progress"
+        ],
+        "type": "object",
+        "description": "one line of a rollout's log"
+      },
+      "RolloutExplanation": {
+        "properties": {
+          "events": {
+            "items": {
+              "$ref": "#/components/schemas/RolloutEvent"
+            },
+            "type": "array",
+            "description": "the log up to that time, oldest first"
+          },
+          "rollout": {
+            "$ref": "#/components/schemas/RolloutStatus"
+          }
+        },
+        "required": [
+          "rollout",
+          "events"
+        ],
+        "type": "object"
+      },
+      "RolloutHost": {
+        "properties": {
+          "changes": {
+            "type": "string",
+            "description": "the transaction's counts, for people: 1 install, 2 upgrade"
+          },
+          "from": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "jobs": {
+            "items": {
+              "$ref": "#/components/schemas/HostJob"
+            },
+            "type": "array",
+            "description": "the rollout's jobs on this host, oldest first"
+          },
+          "to": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          }
+        },
+        "required": [
+          "host",
+          "from",
+          "to",
+          "changes",
+          "jobs"
+        ],
+        "type": "object"
+      },
+      "RolloutHostPlan": {
+        "properties": {
+          "from": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "to": {
+            "description": "state id: SHA-256 content address, 64 hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "transaction": {
+            "$ref": "#/components/schemas/TransactionPlan"
+          }
+        },
+        "required": [
+          "host",
+          "from",
+          "to",
+          "transaction"
+        ],
+        "type": "object"
+      },
+      "RolloutPhase": {
+        "description": "gating: waiting for the required checks; awaiting-approval: for a person's approve before the wave; applying: the wave's transactions run; soaking: waiting before the wave's health is judged; analyzing: judging it; rolling-back: returning changed hosts to their earlier states; completed, halted (a failure, hosts left as they are), rolled-back (a failure, changed hosts returned), aborted (a person): finished",
+        "enum": [
+          "gating",
+          "awaiting-approval",
+          "applying",
+          "soaking",
+          "analyzing",
+          "rolling-back",
+          "completed",
+          "halted",
+          "rolled-back",
+          "aborted"
+        ],
+        "type": "string"
+      },
+      "RolloutPlan": {
+        "properties": {
+          "packagesToFetch": {
+            "items": {
+              "$ref": "#/components/schemas/Package"
+            },
+            "type": "array",
+            "description": "every package some transaction installs, once each"
+          },
+          "unchanged": {
+            "items": {
+              "type": "string"
+            },
+            "type": "array",
+            "description": "hosts already in their target state"
+          },
+          "waves": {
+            "items": {
+              "items": {
+                "$ref": "#/components/schemas/RolloutHostPlan"
+              },
+              "type": "array"
+            },
+            "type": "array",
+            "description": "the hosts of each wave (the canary first) with their exact transactions"
+          }
+        },
+        "required": [
+          "waves",
+          "unchanged",
+          "packagesToFetch"
+        ],
+        "type": "object",
+        "description": "what the rollout will do, per host, before it does anything"
+      },
+      "RolloutProgress": {
+        "properties": {
+          "approved": {
+            "items": {
+              "type": "integer"
+            },
+            "type": "array",
+            "description": "waves a person approved"
+          },
+          "outcome": {
+            "type": "string",
+            "description": "why the rollout stopped; absent while it runs"
+          },
+          "paused": {
+            "type": "boolean"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/RolloutPhase"
+          },
+          "since": {
+            "description": "when the phase began: UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "touched": {
+            "items": {
+              "type": "string"
+            },
+            "type": "array",
+            "description": "hosts whose transaction was started: rolled back on failure"
+          },
+          "verdicts": {
+            "additionalProperties": {
+              "$ref": "#/components/schemas/GateVerdict"
+            },
+            "description": "the latest verdict of every check evaluated so far, by check name",
+            "type": "object"
+          },
+          "wave": {
+            "type": "integer"
+          }
+        },
+        "required": [
+          "phase",
+          "wave",
+          "since",
+          "paused",
+          "approved",
+          "touched",
+          "verdicts"
+        ],
+        "type": "object",
+        "description": "where a rollout stood"
+      },
+      "RolloutRequest": {
+        "properties": {
+          "dryRun": {
+            "default": false,
+            "description": "plan and answer, store nothing (the archive must still hold every package, forward and back)",
+            "type": "boolean"
+          },
+          "hosts": {
+            "items": {
+              "type": "string"
+            },
+            "type": "array",
+            "description": "name patterns (worker*, worker1?, w[0-9]) or labels (role=worker): a host matching any is in the rollout; absent or empty: every host"
+          },
+          "policy": {
+            "type": "string",
+            "description": "the policy file's text (YAML): required, waves, approval, soak, health, on-failure, apply-timeout"
+          },
+          "policyName": {
+            "type": "string",
+            "description": "the policy's name in error messages (default policy)"
+          },
+          "target": {
+            "type": "string",
+            "description": "one state for every host: HOST, HOST@TIME or state:ID-PREFIX; give exactly one of target and updatesFrom"
+          },
+          "updatesFrom": {
+            "type": "string",
+            "description": "an rpm-md repository (as zypper's baseurl): each host's target is its packages, each replaced by the highest version the repository offers"
+          }
+        },
+        "required": [
+          "policy"
+        ],
+        "type": "object"
+      },
+      "RolloutStatus": {
+        "properties": {
+          "at": {
+            "description": "only in GET /api/v1/rollouts/{id}/explain: the moment this view is of: UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "checks": {
+            "items": {
+              "$ref": "#/components/schemas/GateVerdict"
+            },
+            "type": "array",
+            "description": "every check of the policy (required, then health) in policy order; one never evaluated yet is pending"
+          },
+          "createdAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "createdBy": {
+            "type": "string",
+            "description": "token ID (note)"
+          },
+          "id": {
+            "description": "0 in a dry run's answer",
+            "format": "int64",
+            "type": "integer"
+          },
+          "outcome": {
+            "type": "string",
+            "description": "why the rollout stopped; absent while it runs"
+          },
+          "packagesToFetch": {
+            "description": "how many packages the transactions install",
+            "type": "integer"
+          },
+          "paused": {
+            "description": "a person paused it: nothing advances until resume",
+            "type": "boolean"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/RolloutPhase"
+          },
+          "since": {
+            "description": "when the phase began: UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "target": {
+            "type": "string",
+            "description": "what the operator asked for, for people: --target REF (state ID) or --updates-from URL (N packages offered)"
+          },
+          "unchanged": {
+            "items": {
+              "type": "string"
+            },
+            "type": "array",
+            "description": "hosts already in their target state: no wave touches them"
+          },
+          "waivers": {
+            "items": {
+              "$ref": "#/components/schemas/Waiver"
+            },
+            "type": "array"
+          },
+          "wave": {
+            "description": "the wave the phase is about (0 = canary)",
+            "type": "integer"
+          },
+          "waves": {
+            "items": {
+              "$ref": "#/components/schemas/RolloutWave"
+            },
+            "type": "array"
+          }
+        },
+        "required": [
+          "id",
+          "target",
+          "createdAt",
+          "createdBy",
+          "phase",
+          "wave",
+          "since",
+          "paused",
+          "waves",
+          "unchanged",
+          "checks",
+          "waivers",
+          "packagesToFetch"
+        ],
+        "type": "object",
+        "description": "a rollout: its waves with each host's transaction and jobs, every check with its evidence and the waiver that passed it, and where it stands"
+      },
+      "RolloutWave": {
+        "properties": {
+          "hosts": {
+            "items": {
+              "$ref": "#/components/schemas/RolloutHost"
+            },
+            "type": "array"
+          },
+          "index": {
+            "description": "0 = canary",
+            "type": "integer"
+          },
+          "state": {
+            "enum": [
+              "pending",
+              "not started",
+              "gating",
+              "awaiting-approval",
+              "applying",
+              "soaking",
+              "analyzing",
+              "done",
+              "rolling-back",
+              "rolled-back",
+              "halted",
+              "aborted"
+            ],
+            "type": "string"
+          }
+        },
+        "required": [
+          "index",
+          "state",
+          "hosts"
+        ],
+        "type": "object"
+      },
       "SaltImportAnswer": {
         "properties": {
           "issues": {
@@ -1241,6 +1805,76 @@ enum OpenAPIDocument {
         "required": [
           "outcome",
           "file"
+        ],
+        "type": "object"
+      },
+      "Waiver": {
+        "properties": {
+          "by": {
+            "type": "string",
+            "description": "who made it: token ID (note)"
+          },
+          "check": {
+            "type": "string"
+          },
+          "createdAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "expiresAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "id": {
+            "format": "int64",
+            "type": "integer"
+          },
+          "reason": {
+            "type": "string"
+          },
+          "revokedAt": {
+            "description": "absent until revoked: UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "rollout": {
+            "format": "int64",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "id",
+          "check",
+          "rollout",
+          "reason",
+          "by",
+          "createdAt",
+          "expiresAt"
+        ],
+        "type": "object",
+        "description": "a failed required check passed by a person: who, why, until when; revocable"
+      },
+      "WaiverCreate": {
+        "properties": {
+          "check": {
+            "type": "string",
+            "description": "the name of one of the rollout's checks (required or health)"
+          },
+          "expires": {
+            "type": "string",
+            "description": "when the waiver ends: ISO 8601 (2025-01-21T18:00:00Z) or a duration from now (90, 30m, 2h, 3d, 1h30m); must be in the future"
+          },
+          "reason": {
+            "type": "string",
+            "description": "why, for people reading the rollout's log later; not blank"
+          }
+        },
+        "required": [
+          "check",
+          "reason",
+          "expires"
         ],
         "type": "object"
       },
@@ -2021,6 +2655,138 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/api/v1/hosts/{host}/labels/{key}": {
+      "delete": {
+        "description": "Removes the label (nothing to remove is no error). Admin only.",
+        "operationId": "removeLabel",
+        "parameters": [
+          {
+            "description": "host name (it need not have reported yet)",
+            "in": "path",
+            "name": "host",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "label key: 1-63 letters, digits, '.', '_', '-', '/'",
+            "in": "path",
+            "name": "key",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Labels"
+                }
+              }
+            },
+            "description": "the host's labels afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Remove a host label",
+        "tags": [
+          "rollouts"
+        ]
+      },
+      "put": {
+        "description": "Sets (or replaces) the host's label KEY (tidemark label HOST KEY=VALUE). Admin only.",
+        "operationId": "setLabel",
+        "parameters": [
+          {
+            "description": "host name (it need not have reported yet)",
+            "in": "path",
+            "name": "host",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "label key: 1-63 letters, digits, '.', '_', '-', '/'",
+            "in": "path",
+            "name": "key",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/LabelSet"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Labels"
+                }
+              }
+            },
+            "description": "the host's labels afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Set a host label",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
     "/api/v1/import/rpm-qa": {
       "post": {
         "description": "One observation of HOST at TIME from a plain `rpm -qa` list (openQA's worker_packages.txt). Admin only.",
@@ -2423,6 +3189,42 @@ enum OpenAPIDocument {
         "summary": "A job's target state",
         "tags": [
           "jobs"
+        ]
+      }
+    },
+    "/api/v1/labels": {
+      "get": {
+        "description": "Every label of every labelled host (what rollouts' hosts selectors KEY=VALUE match). Reader and admin tokens.",
+        "operationId": "labels",
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HostLabels"
+                }
+              }
+            },
+            "description": "labels by host"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Host labels",
+        "tags": [
+          "rollouts"
         ]
       }
     },
@@ -2997,6 +3799,685 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/api/v1/rollouts": {
+      "get": {
+        "description": "Every rollout, newest first, without jobs and waivers (GET /api/v1/rollouts/{id} has them). Reader and admin tokens.",
+        "operationId": "rollouts",
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/RolloutStatus"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "rollouts"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "List rollouts",
+        "tags": [
+          "rollouts"
+        ]
+      },
+      "post": {
+        "description": "Selects the hosts, plans each host's exact transaction to its target (one state with target, or what the repository offers with updatesFrom), puts them into waves and checks that the archive holds every package forward and back (mirroring the fleet's repositories once if not) before anything is stored; the rollout then starts gating and the server drives it. Refuses a bad policy, no or no matching hosts and non-rpm hosts (400), an unknown target and packages the archive lacks (404, listing them). With dryRun: the plan, nothing stored (200). Admin only.",
+        "operationId": "createRollout",
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RolloutRequest"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutCreated"
+                }
+              }
+            },
+            "description": "dry run: the rollout as it would be (id 0) and its plan; nothing stored"
+          },
+          "201": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutCreated"
+                }
+              }
+            },
+            "description": "created"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/MissingPackages"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "502": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            },
+            "description": "updatesFrom: the repository is unreachable or answered an HTTP error"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Create a rollout",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}": {
+      "get": {
+        "description": "The rollout with its waves, each host's transaction and jobs, every check with its evidence and waiver, and where it stands (tidemark rollout status --json). Reader and admin tokens.",
+        "operationId": "rollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutStatus"
+                }
+              }
+            },
+            "description": "the rollout"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "One rollout",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/abort": {
+      "post": {
+        "description": "Stops the rollout (aborted), leaving hosts as they are; with rollback, first returns every host it changed to its earlier state (rolling-back). The body is optional (none: no rollback). 409 when already finished. Admin only.",
+        "operationId": "abortRollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RolloutAbort"
+              }
+            }
+          },
+          "required": false
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutStatus"
+                }
+              }
+            },
+            "description": "the rollout afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Abort a rollout",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/approve": {
+      "post": {
+        "description": "awaiting-approval -> applying: starts the wave the rollout waits for. 409 unless awaiting approval. Admin only; any body is ignored.",
+        "operationId": "approveRollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutStatus"
+                }
+              }
+            },
+            "description": "the rollout afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Approve a rollout's next wave",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/explain": {
+      "get": {
+        "description": "The rollout as it stood at a time (the progress after the last event by then, the jobs and waivers as they were) and its log up to then (tidemark rollout explain --at). 404 also when the rollout was created after that time. Reader and admin tokens.",
+        "operationId": "explainRollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          },
+          {
+            "description": "ISO 8601 (2025-01-21, 2025-01-21T10:00:00Z) or relative to the server's clock (-30m, -2h, -3d, -1w)",
+            "in": "query",
+            "name": "at",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutExplanation"
+                }
+              }
+            },
+            "description": "the rollout then"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "A rollout at a past time",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/log": {
+      "get": {
+        "description": "Every event of the rollout, oldest first: each decision with the verdicts and waivers it rested on, and the progress it led to. Reader and admin tokens.",
+        "operationId": "rolloutLog",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/RolloutEvent"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "events"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "A rollout's log",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/pause": {
+      "post": {
+        "description": "Nothing advances (no wave starts, no health is judged) until resume; running transactions finish. 409 when already paused or finished. Admin only; any body is ignored.",
+        "operationId": "pauseRollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutStatus"
+                }
+              }
+            },
+            "description": "the rollout afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Pause a rollout",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/resume": {
+      "post": {
+        "description": "Undoes pause. 409 unless paused, or when finished. Admin only; any body is ignored.",
+        "operationId": "resumeRollout",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RolloutStatus"
+                }
+              }
+            },
+            "description": "the rollout afterwards"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Resume a rollout",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
+    "/api/v1/rollouts/{id}/waivers": {
+      "get": {
+        "description": "Every waiver made for the rollout, revoked and expired ones included. Reader and admin tokens.",
+        "operationId": "rolloutWaivers",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/Waiver"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "waivers"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "A rollout's waivers",
+        "tags": [
+          "rollouts"
+        ]
+      },
+      "post": {
+        "description": "Passes a failed check of the rollout until expires (a pending check still waits); named in every decision it affects. Refuses an unknown check, a blank reason and a time not in the future (400), a finished rollout (409). Admin only.",
+        "operationId": "createWaiver",
+        "parameters": [
+          {
+            "description": "rollout id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WaiverCreate"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "201": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Waiver"
+                }
+              }
+            },
+            "description": "created"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Waive a failed check",
+        "tags": [
+          "rollouts"
+        ]
+      }
+    },
     "/api/v1/show": {
       "get": {
         "description": "The packages and repositories of a state (tidemark show --json).",
@@ -3193,6 +4674,63 @@ enum OpenAPIDocument {
         "summary": "Revoke a token",
         "tags": [
           "tokens"
+        ]
+      }
+    },
+    "/api/v1/waivers/{id}": {
+      "delete": {
+        "description": "Ends the waiver now; the check counts as failed again from the next decision. 409 when already revoked. Admin only.",
+        "operationId": "revokeWaiver",
+        "parameters": [
+          {
+            "description": "waiver id",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "format": "int64",
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Waiver"
+                }
+              }
+            },
+            "description": "revoked"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/RolloutConflict"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Revoke a waiver",
+        "tags": [
+          "rollouts"
         ]
       }
     },

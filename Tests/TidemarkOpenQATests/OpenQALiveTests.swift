@@ -176,7 +176,7 @@ import TidemarkTestSupport
         #expect(e4.map { e in e.code == .notFound && e.message.contains(oqa.url) && e.message.contains("987654321") } == true, "\(String(describing: e4))")
         // A port nobody listens on.
         let closed = "http://127.0.0.1:\(try ServerProcess.freePort())"
-        let e5 = await #expect(throws: TidemarkError.self) { try await OpenQAClient(baseURL: closed, timeout: .seconds(5)).workers() }
+        let e5 = await #expect(throws: TidemarkError.self) { try await OpenQAClient(baseURL: closed, timeout: .seconds(2)).workers() }
         #expect(e5.map { e in e.code == .unreachable && e.message.contains(closed) } == true, "\(String(describing: e5))")
         // Something that is not openQA: a static server answering JSON of another shape.
         let site = try StaticSite(files: [

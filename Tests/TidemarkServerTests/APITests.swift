@@ -24,6 +24,9 @@ import TidemarkTestSupport
                 "/api/v1/repos/state/{state}/repodata/{file}", "/api/v1/repos/state/{state}/Packages/{sha256}/{file}",
                 "/api/v1/archive/files", "/api/v1/archive/files/{sha256}", "/api/v1/archive/missing", "/api/v1/archive/mirror",
                 "/api/v1/hosts/{host}/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/target", "/api/v1/jobs/{id}/claim", "/api/v1/jobs/{id}/result",
+                "/api/v1/rollouts", "/api/v1/rollouts/{id}", "/api/v1/rollouts/{id}/log", "/api/v1/rollouts/{id}/explain",
+                "/api/v1/rollouts/{id}/approve", "/api/v1/rollouts/{id}/pause", "/api/v1/rollouts/{id}/resume", "/api/v1/rollouts/{id}/abort",
+                "/api/v1/rollouts/{id}/waivers", "/api/v1/waivers/{id}", "/api/v1/labels", "/api/v1/hosts/{host}/labels/{key}",
             ])
             // Every operation but the three open ones takes a bearer token or basic authentication.
             let schemes = (((doc.json as? [String: Any])?["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]).map { Set($0.keys) }

@@ -5,7 +5,7 @@ import TidemarkHosts
 
 /// A real HTTP server on a free loopback port, for tests of HTTP clients (an HTTP check, a
 /// repository download): Python's `http.server` serving the files of `directory`, plus two
-/// made-up paths: `/status/NNN` answers status NNN with the body `status NNN`, and
+/// made-up paths: `/status/NNN` answers status NNN with the body `status NNN` (none for 1xx, 204, 304), and
 /// `/sleep/SECONDS/…` waits that long before serving the rest of the path. The port is the one
 /// the kernel gave the server's socket (never a guessed one that another test may take).
 ///
@@ -29,10 +29,12 @@ public final class StaticHTTPServer: Sendable {
             def do_GET(self):
                 parts = self.path.split('?')[0].strip('/').split('/')
                 if len(parts) == 2 and parts[0] == 'status' and parts[1].isdigit():
-                    body = ('status ' + parts[1]).encode()
-                    self.send_response(int(parts[1]))
+                    code = int(parts[1])
+                    body = b'' if code < 200 or code in (204, 304) else ('status ' + parts[1]).encode()
+                    self.send_response(code)
                     self.send_header('Content-Type', 'text/plain')
-                    self.send_header('Content-Length', str(len(body)))
+                    if body:
+                        self.send_header('Content-Length', str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
                     return

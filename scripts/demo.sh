@@ -6,7 +6,11 @@
 # incident (../shared/seed/retrospective-175518.txt). Every published build is mirrored into the
 # package archive. Then tidemark backfills each host from its zypp history and answers: hosts,
 # history, where, diff, drift; finally the repository drops the old build and `tidemark rollback`
-# still returns worker1 to its state before the broken build, from the archive.
+# still returns worker1 to its state before the broken build, from the archive. Last, the next
+# broken build goes through a gated rollout instead of the dup timer: a `tidemark server` and an
+# agent per worker; the integration gate is red, so no host is touched; once someone waives it,
+# the canary's health command fails, the rollout halts and rolls the canary back from the archive,
+# and no other worker ever installs the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -48,7 +52,7 @@ Vendor: obs://build.opensuse.org/devel:openQA
 $summary
 %install
 mkdir -p %{buildroot}/usr/share/demo/$name
-echo "$name $version-$release" > %{buildroot}/usr/share/demo/$name/VERSION
+echo "$name $version-$release: $summary" > %{buildroot}/usr/share/demo/$name/VERSION
 %files
 /usr/share/demo/$name
 %changelog
@@ -130,5 +134,57 @@ show rollback worker1 --to "worker1@$(day 3)T12:00:00Z" --root "$work/hosts/work
 echo; echo "\$ rpm --root $work/hosts/worker1 -q perl-Mojo-IOLoop-ReadWriteProcess"
 rpm --root "$work/hosts/worker1" -q perl-Mojo-IOLoop-ReadWriteProcess
 show archive list
+
+echo
+echo "== day 5, later: the next build goes through a gated rollout instead of the zypper dup timer"
+spec 0 perl-Mojo-IOLoop-ReadWriteProcess 0.34 1.3 "ReadWriteProcess, patched again (breaks isotovideo)"
+mkdir -p "$work/integration"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$tidemark" token create --role admin --note demo-operator > "$work/admin.token"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+"$tidemark" server --listen "127.0.0.1:$port" --mirror-interval 0 --rollout-interval 1s --check-interval 1 2> "$work/server.log" &
+pids+=($!)
+export TIDEMARK_SERVER=http://127.0.0.1:$port TIDEMARK_TOKEN_FILE=$work/admin.token
+for _ in $(seq 100); do curl -fsS "$TIDEMARK_SERVER/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for h in "${hosts[@]}"; do
+  "$tidemark" token create --host "$h" > "$work/$h.token"
+  "$tidemark" agent --server "$TIDEMARK_SERVER" --token-file "$work/$h.token" --root "$work/hosts/$h" --host "$h" \
+    --interval 1s --spool "$work/spool-$h" 2> "$work/agent-$h.log" &
+  pids+=($!)
+done
+cat > "$work/rollout.yaml" <<YAML
+# the integration test of the build (in production: an openqa: check of the openQA-in-openQA job group)
+required:
+  - name: openqa-in-openqa
+    command: 'test -f $work/integration/passed'
+waves:
+  canary: [worker1]
+  percentages: [100]
+soak: 2s
+health:
+  commands:
+    - name: worker-health
+      command: '! grep -q "breaks isotovideo" "\$TIDEMARK_ROOT/usr/share/demo/perl-Mojo-IOLoop-ReadWriteProcess/VERSION"'
+on-failure: rollback
+YAML
+sleep 3   # the agents report first
+show rollout create --policy "$work/rollout.yaml" --updates-from "file://$work/repo"
+wait_rollout() { # ID PHASE-REGEX
+  for _ in $(seq 240); do
+    "$tidemark" rollout status "$1" --json | grep -Eq "\"phase\" : \"($2)\"" && return 0
+    sleep 0.5
+  done
+  echo "rollout $1 did not reach $2"; "$tidemark" rollout log "$1"; exit 1
+}
+sleep 3
+show rollout status 1
+show waive openqa-in-openqa --rollout 1 --reason "integration job believed flaky" --expires 1h
+wait_rollout 1 "rolled-back|halted|completed"
+show rollout status 1
+show rollout log 1
+show where perl-Mojo-IOLoop-ReadWriteProcess
+cleanup
 echo
 echo "demo database: $TIDEMARK_DB  (try: TIDEMARK_DB=$TIDEMARK_DB $tidemark show worker3 --json)"

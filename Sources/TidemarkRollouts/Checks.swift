@@ -250,11 +250,13 @@ public struct HTTPCheckRunner: Sendable {
             let response = try await client.execute(request, timeout: .seconds(Int64(max(1, check.timeout))))
             status = Int(response.status.code)
             for try await chunk in response.body {
-                body.append(contentsOf: chunk.readableBytesView.prefix(maxBody - body.count))
-                if body.count >= maxBody, chunk.readableBytes > 0 {
+                let room = maxBody - body.count
+                if chunk.readableBytes > room {
+                    body.append(contentsOf: chunk.readableBytesView.prefix(room))
                     truncated = true
                     break
                 }
+                body.append(contentsOf: chunk.readableBytesView)
             }
         } catch {
             if let e = error as? HTTPClientError, [HTTPClientError.invalidURL, .emptyHost, .emptyScheme].contains(e) {
@@ -272,7 +274,7 @@ public struct HTTPCheckRunner: Sendable {
         let path: JSONPath
         do { path = try JSONPath(pathText) } catch { return result(.failed, "json-path \(error.message)") }
         guard !truncated else {
-            return result(.failed, "HTTP \(status), but the answer is longer than \(maxBody >> 20) MiB; json-path needs the whole document")
+            return result(.failed, "HTTP \(status), but the answer is longer than \(maxBody) bytes; json-path needs the whole document")
         }
         let json: JSONValue
         do { json = try JSONValue.parse(body) } catch {

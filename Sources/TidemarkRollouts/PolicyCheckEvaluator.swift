@@ -11,7 +11,12 @@ public struct PolicyCheckEvaluator: CheckEvaluating {
 
     public init(http: HTTPClient) { self.http = http }
 
-    public static let shared = PolicyCheckEvaluator(http: .shared)
+    /// openQA's client: a 10 s connect timeout (AsyncHTTPClient retries a refused connection
+    /// until then), never shut down.
+    public static let shared = PolicyCheckEvaluator(http: OpenQAClient.sharedHTTPClient)
+
+    /// One openQA question may take this long; the driver asks again next time (pending meanwhile).
+    static let openQATimeout: Duration = .seconds(20)
 
     public func evaluate(_ check: CheckSpec, rollout: Rollout, now: Timestamp) async -> CheckResult {
         switch check.kind {
@@ -24,7 +29,7 @@ public struct PolicyCheckEvaluator: CheckEvaluating {
             return await HTTPCheckRunner(client: http).run(h, name: check.name, now: now)
         case .openQA(let o):
             do {
-                let client = try OpenQAClient(baseURL: o.url, apiKey: o.apiKey, apiSecret: o.apiSecret, http: http)
+                let client = try OpenQAClient(baseURL: o.url, apiKey: o.apiKey, apiSecret: o.apiSecret, timeout: Self.openQATimeout, http: http)
                 return try await client.check(OpenQAGate(url: o.url, group: o.group, build: o.build, passing: Set(o.passing)), name: check.name, at: now)
             } catch {
                 return CheckResult(check: check.name, status: .pending, evidence: "cannot read openQA at \(o.url): \(Self.text(error))", at: now)
@@ -39,7 +44,7 @@ public struct PolicyCheckEvaluator: CheckEvaluating {
     ) async -> CheckResult {
         let name = OpenQAHealth.checkName
         do {
-            let client = try OpenQAClient(baseURL: health.url, apiKey: health.apiKey, apiSecret: health.apiSecret, http: http)
+            let client = try OpenQAClient(baseURL: health.url, apiKey: health.apiKey, apiSecret: health.apiSecret, timeout: Self.openQATimeout, http: http)
             let jobs = try await client.finishedJobs(since: since)
             let workers = try await client.workers()
             let reason = try health.reason.map { try NSRegularExpression(pattern: $0) }

@@ -76,7 +76,7 @@ public enum PolicyFile {
         # Who gets the update when: canaries first, then cumulative shares of the fleet.
         waves:
           canary: [worker1, worker2]           # host names, or a count (`canary: 2`, spread over the fleet)
-          percentages: [25, 50, 100]           # increasing, ending at 100
+          percentages: [25, 50, 100]           # increasing, ending at 100 (default [100]: the rest at once)
 
         approval: first-wave                   # none | first-wave | every-wave (default none)
         soak: 30m                              # wait after each wave before judging it (default 5m; 0 allowed)
@@ -431,7 +431,11 @@ private struct Reader {
         default:
             throw fail(canaryNode, "waves.canary", "expected a count or a list of host names, got \(Self.show(canaryNode))")
         }
-        let pNode = try required(f, "percentages")
+        // Without percentages: the canaries, then everyone else in one wave.
+        guard let pNode = f.value("percentages") else {
+            if let k = f.keyNode("percentages") { throw fail(k, f.path("percentages"), "needs a value") }
+            return WaveSpec(canary: canary, percentages: [100])
+        }
         let items = try sequence(pNode, "waves.percentages", example: "[25, 50, 100]")
         guard !items.isEmpty else { throw fail(pNode, "waves.percentages", "must not be empty; end with 100, for example [25, 50, 100]") }
         var percentages: [Int] = []

@@ -125,6 +125,9 @@ public struct LocalRollouts: RolloutOperations {
         let t = now()
         let expiresAt: Timestamp
         if let seconds = DurationText.parse(expires) {
+            guard Int64(seconds) <= Timestamp.supported.upperBound - t.seconds else {
+                throw TidemarkError(.invalidArgument, "expires: '\(expires.prefix(40))' ends after the year 9999")
+            }
             expiresAt = Timestamp(seconds: t.seconds + Int64(seconds))
         } else {
             do { expiresAt = try TimeSpec.parse(expires).resolve(now: t) } catch {

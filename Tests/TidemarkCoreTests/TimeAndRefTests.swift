@@ -52,3 +52,17 @@ import TidemarkCore
         }
     }
 }
+
+/// Times beyond what Tidemark accepts are refused or clamped, never a trap (a trap ends the server).
+@Suite struct ExtremeTimeTests {
+    @Test func hugeRelativeTimesAreRefusedAndEveryTimePrints() throws {
+        for text in ["-9999999999999999w", "-999999999999999999s", "-+5w", "- 5w"] {
+            #expect(throws: TidemarkError.self, "\(text)") { try TimeSpec.parse(text) }
+        }
+        let far = try TimeSpec.parse("-500000w")  // about 9,600 years: accepted, clamped to the year 1
+        #expect(far.resolve(now: Timestamp(seconds: 1_800_000_000)).seconds == Timestamp.supported.lowerBound)
+        #expect(Timestamp(seconds: Timestamp.supported.lowerBound).iso8601 == "0001-01-01T00:00:00Z")
+        #expect(Timestamp(seconds: -70_000_000_000).iso8601.hasPrefix("-"), "before the year 1 it still prints")
+        #expect(Timestamp(seconds: Timestamp.supported.upperBound).iso8601 == "9999-12-31T23:59:59Z")
+    }
+}

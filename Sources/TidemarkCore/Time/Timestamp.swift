@@ -5,13 +5,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public init(seconds: Int64) { self.seconds = seconds }
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.seconds < b.seconds }
 
+    /// The times Tidemark accepts from people and clients: the years 1 to 9999 (what ISO 8601's
+    /// four-digit years can write, and far from any overflow in arithmetic on seconds).
+    public static let supported: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
     /// `2025-01-21T10:00:00Z`
     public var iso8601: String {
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secOfDay = seconds - days * 86400
         let (y, m, d) = Timestamp.civil(fromDays: days)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let year = y < 1000 ? String(repeating: "0", count: 4 - String(y).count) + String(y) : String(y)
+        let year = (0..<1000).contains(y) ? String(repeating: "0", count: 4 - String(y).count) + String(y) : String(y)
         return "\(year)-\(two(m))-\(two(d))T\(two(secOfDay / 3600)):\(two(secOfDay / 60 % 60)):\(two(secOfDay % 60))Z"
     }
 
@@ -136,7 +140,8 @@ public enum TimeSpec: Sendable, Hashable {
     public static func parse(_ text: String) throws(TidemarkError) -> TimeSpec {
         let t = text.trimmed
         if t == "now" { return .now }
-        if t.hasPrefix("-"), t.count >= 3, let unit = t.last, let n = Int64(t.dropFirst().dropLast()), n >= 0 {
+        let digits = t.dropFirst().dropLast()
+        if t.hasPrefix("-"), t.count >= 3, let unit = t.last, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(digits) {
             let mult: Int64? = switch unit {
             case "s": 1
             case "m": 60
@@ -145,7 +150,13 @@ public enum TimeSpec: Sendable, Hashable {
             case "w": 7 * 86400
             default: nil
             }
-            if let mult { return .ago(n * mult) }
+            if let mult {
+                let (seconds, overflow) = n.multipliedReportingOverflow(by: mult)
+                guard !overflow, seconds <= Timestamp.supported.upperBound - Timestamp.supported.lowerBound else {
+                    throw TidemarkError(.invalidArgument, "'\(text.prefix(40))' is too far in the past (times are the years 1 to 9999)")
+                }
+                return .ago(seconds)
+            }
         }
         if let ts = Timestamp.parseISO8601(t) { return .absolute(ts) }
         throw TidemarkError(
@@ -166,7 +177,7 @@ public enum TimeSpec: Sendable, Hashable {
     public func resolve(now: Timestamp) -> Timestamp {
         switch self {
         case .absolute(let t): return t
-        case .ago(let s): return Timestamp(seconds: now.seconds - s)
+        case .ago(let s): return Timestamp(seconds: max(Timestamp.supported.lowerBound, now.seconds - s))
         case .now: return now
         }
     }

@@ -280,10 +280,12 @@ fleet() {
   local t=$(now)
   for i in $(seq "$count"); do cp -a "$work/template" "$dir/hosts/worker$i"; done
   echo "$count hosts: cp -a of the template root to $dir/hosts/worker1..$count, each a separate host with its own rpmdb ($(since "$t") s)"
+  t=$(now)
   export TIDEMARK_DB=$dir/server.sqlite TIDEMARK_ARCHIVE=$dir/archive
-  "$tidemark" token create --role admin --note bench > "$dir/admin.token"
-  for i in $(seq "$count"); do "$tidemark" token create --host "worker$i" > "$dir/tokens/worker$i"; done
+  "$tidemark" token create --role admin --note bench > "$dir/admin.token" 2> "$dir/logs/tokens.log"
+  for i in $(seq "$count"); do "$tidemark" token create --host "worker$i" > "$dir/tokens/worker$i" 2>> "$dir/logs/tokens.log"; done
   "$tidemark" archive mirror --repo "file://$work/repo" >/dev/null
+  echo "$count host tokens and the server's archive ready ($(since "$t") s)"
   local port=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
   "$tidemark" server --listen "127.0.0.1:$port" --mirror-interval 0 --rollout-interval 1s --check-interval 1 2> "$dir/server.log" &
   server_pid=$!

@@ -156,4 +156,23 @@ import TidemarkTestSupport
         let fromDB = try JSONDecoder().decode(RolloutStatus.self, from: local.stdout), fromServer = try fleet.status(created.rollout.id)
         #expect(fromDB == fromServer)
     }
+
+    @Test func aFailedTransactionHaltsTheRolloutAndWatchOpensOneForNewBuilds() throws {
+        let fleet = try Fleet("rollout-failed-transaction", hosts: 2)
+        try fleet.startAgents()
+        defer { fleet.stopAgents() }
+        try fleet.waitForHosts()
+        // a build that needs something nobody provides: zypper cannot install it
+        let needy = try fleet.builder.build(RPMSpec(name: Fleet.library, version: "0.35", release: "1.1", requires: ["perl(IO::Pty::Missing)"]))[0]
+        try fleet.repo.add([needy])
+        let policy = try fleet.policy("waves:\n  canary: [worker1]\nsoak: 0s\n")
+        // `rollout watch --once` opens the rollout for what the repository publishes now
+        let watched = try fleet.cli(["rollout", "watch", "--repo", fleet.repo.url, "--policy", policy, "--once"])
+        #expect(watched.contains("rollout 1"), "\(watched)")
+        let done = try fleet.wait(1, timeout: 120) { $0.phase.isFinished }
+        #expect(done.phase == .rolledBack, "\(done.phase): \(done.outcome ?? "")")
+        #expect(done.outcome?.contains("the transaction on worker1 failed") == true, "\(done.outcome ?? "")")
+        #expect(try fleet.installed("worker1") == "0.34-1.1" && (try fleet.installed("worker2")) == "0.34-1.1")
+        #expect(done.waves[1].hosts.allSatisfy { $0.jobs.isEmpty }, "worker2 was never touched")
+    }
 }

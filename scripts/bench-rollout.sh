@@ -174,8 +174,12 @@ def fleet(poll_file, log_file, create_start, create_end, cpu_file):
     done = next((t for t, e in ev if e["progress"]["phase"] == "completed"), None)
     t_done = ph.get("completed@" + str(len(waves) - 1))
     print(f"  rollout create (the CLI, planning {sum(len(w['hosts']) for w in waves)} hosts and mirroring the repository): {create_end - create_start:.3f} s")
+    first = next((t for t, e in ev if "wave 0: applying to" in e["message"]), None)
     print(f"  create -> completed: {fmt(t_done - create_start if t_done else None)} s polled (from starting `rollout create`); "
-          f"{fmt(done - created if done else None, 0)} s by the log (created -> completed events)")
+          f"{fmt(done - created if done else None, 0)} s by the log (created -> completed events; `created` is stamped when the request began)")
+    print(f"  rollout stored -> completed: {fmt(t_done - create_end if t_done else None)} s polled; wave 0 started -> completed: "
+          f"{fmt(done - first if done and first else None, 0)} s by the log")
+    print(f"  ({d['polls']} polls of the status, one every {fmt((t_done - d['start']) / max(d['polls'], 1) if t_done else None, 2)} s on average, {d['errors']} errors)")
     def at(pred):
         return next((t for t, e in ev if pred(e["message"])), None)
     for i, w in enumerate(waves):
@@ -210,12 +214,32 @@ def fleet(poll_file, log_file, create_start, create_end, cpu_file):
         au = (sum(c["idle1"]["agents"]) - sum(c["idle0"]["agents"])) / tick
         print(f"  steady state before the rollout ({secs:.0f} s of heartbeats only): server {100 * su / secs:.0f} % of a core, agents {100 * au / secs:.0f} % of a core in all")
 
+def serverlog(path, since, until):
+    # the server's request lines (one per request: route, status, duration) within [since, until]
+    import re
+    per = {}
+    for line in open(path, errors="replace"):
+        m = re.search(r"duration_ms=(\d+) .*route=(\S+) status=(\d+)", line)
+        if not m:
+            continue
+        t = datetime.datetime.strptime(line[:24], "%Y-%m-%dT%H:%M:%S%z").timestamp()
+        if t < int(since) or t > until + 1:
+            continue
+        per.setdefault(m.group(2), []).append(int(m.group(1)))
+    span = max(until - since, 1)
+    print(f"  server requests during the rollout ({span:.0f} s; from its log, duration in ms):")
+    for route, ds in sorted(per.items(), key=lambda kv: -len(kv[1])):
+        ds.sort()
+        q = lambda f: ds[min(len(ds) - 1, int(f * len(ds)))]
+        print(f"    {route}: {len(ds)} ({len(ds) / span:.0f}/s), p50 {q(0.5)}, p99 {q(0.99)}, max {ds[-1]}")
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "poll": poll(args[0], args[1], args[2], float(args[3]), float(args[4]), args[5])
     elif cmd == "canary": canary(args[0], args[1], int(args[2]), args[3])
     elif cmd == "canary-summary": canary_summary(args[0])
     elif cmd == "fleet": fleet(args[0], args[1], float(args[2]), float(args[3]), args[4])
+    elif cmd == "serverlog": serverlog(args[0], float(args[1]), float(args[2]))
     elif cmd == "field": print(eval(args[1], {}, {"d": json.load(open(args[0]))}))
 PY
 helper() { python3 "$work/rollout_bench.py" "$@"; }
@@ -325,6 +349,29 @@ wait_rollout() { # ID POLL-MS OUT
   fi
 }
 
+# rollout create --policy DIR/policy.yaml --updates-from the repository; prints the id. When the CLI
+# gives up (its HTTP client waits 60 s for an answer) the server may still create the rollout:
+# then the error is reported and the new rollout is looked up with `rollout list`.
+create_rollout() {
+  local before out
+  before=$("$tidemark" rollout list --json | python3 -c 'import json, sys; print(max([r["id"] for r in json.load(sys.stdin)], default=0))')
+  if out=$("$tidemark" rollout create --policy "$server_dir/policy.yaml" --updates-from "file://$work/repo" --json 2> "$server_dir/create.err"); then
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["rollout"]["id"])' <<< "$out"
+    return
+  fi
+  echo "!! rollout create failed after $(since "$create_start") s: $(cat "$server_dir/create.err")" >&2
+  for _ in $(seq "$timeout"); do
+    out=$("$tidemark" rollout list --json 2>/dev/null | python3 -c 'import json, sys; print(max([r["id"] for r in json.load(sys.stdin)], default=0))') || out=$before
+    if [ "$out" -gt "$before" ]; then
+      echo "!! ... but the server created rollout $out ($(grep 'method=POST path=/api/v1/rollouts route=/api/v1/rollouts ' "$server_dir/server.log" | tail -1 | grep -o 'duration_ms=[0-9]*\|status=[0-9]*' | tr '\n' ' ')); going on with it" >&2
+      echo "$out"
+      return
+    fi
+    sleep 1
+  done
+  exit 1
+}
+
 stop_fleet() {
   cleanup
 }
@@ -351,8 +398,8 @@ apply-timeout: 10m
 YAML
   : > "$server_dir/runs.jsonl"
   for run in $(seq "$repeat"); do
-    id=$("$tidemark" rollout create --policy "$server_dir/policy.yaml" --updates-from "file://$work/repo" --json \
-      | python3 -c 'import json, sys; print(json.load(sys.stdin)["rollout"]["id"])')
+    create_start=$(now)
+    id=$(create_rollout)
     wait_rollout "$id" "${BENCH_POLL_MS:-100}" "$server_dir/poll-$id.json"
     "$tidemark" rollout log "$id" --json > "$server_dir/log-$id.json"
     helper canary "$server_dir/poll-$id.json" "$server_dir/log-$id.json" "$run" "$server_dir/runs.jsonl"
@@ -400,10 +447,10 @@ YAML
   i0s=$(cpu_server); i0a=$(cpu_agents); sleep "$idle_s"; i1s=$(cpu_server); i1a=$(cpu_agents)
   s0=$(cpu_server); a0=$(cpu_agents)
   create_start=$(now)
-  id=$("$tidemark" rollout create --policy "$server_dir/policy.yaml" --updates-from "file://$work/repo" --json \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["rollout"]["id"])')
+  id=$(create_rollout)
   create_end=$(now)
   wait_rollout "$id" "${BENCH_FLEET_POLL_MS:-500}" "$server_dir/poll-$id.json"
+  done_at=$(now)
   s1=$(cpu_server); a1=$(cpu_agents)
   read -r _ _ _ _ alive <<< "$a1"
   arr() { echo "[${1// /, }]"; }
@@ -414,6 +461,7 @@ YAML
 JSON
   "$tidemark" rollout log "$id" --json > "$server_dir/log-$id.json"
   helper fleet "$server_dir/poll-$id.json" "$server_dir/log-$id.json" "$create_start" "$create_end" "$server_dir/cpu.json" | tee "$work/results-fleet.txt"
+  helper serverlog "$server_dir/server.log" "$create_start" "$done_at" | tee -a "$work/results-fleet.txt"
   wrong=0
   for i in $(seq "$hosts_n"); do [ "$(installed "$server_dir/hosts/worker$i")" = 0.35-1.1 ] || wrong=$((wrong + 1)); done
   echo "  rpm --root on every host: $((hosts_n - wrong)) of $hosts_n run $lib-0.35-1.1; $alive of $hosts_n agents still running at the end" | tee -a "$work/results-fleet.txt"

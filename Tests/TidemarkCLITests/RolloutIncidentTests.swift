@@ -104,7 +104,9 @@ import TidemarkTestSupport
         // explain: as it stood while the gate was red
         struct Explained: Decodable { var rollout: RolloutStatus; var events: [RolloutEvent] }
         let then = try fleet.json(Explained.self, ["rollout", "explain", String(id), "--at", redAt.iso8601])
-        #expect(then.rollout.phase == .gating && then.rollout.checks[0].status == .failed && then.rollout.waivers.isEmpty)
+        // (red, or pending while openQA was too slow to answer on a loaded machine: never passed)
+        #expect(then.rollout.phase == .gating && then.rollout.checks[0].status != .passed && then.rollout.waivers.isEmpty, "\(then.rollout.checks)")
+        #expect(then.events.contains { $0.kind == .check && $0.message.contains("openqa-in-openqa: failed") })
         #expect(!then.events.contains { $0.kind == .waiver })
 
         // (c) A good build, whose integration test passed, goes through all waves.

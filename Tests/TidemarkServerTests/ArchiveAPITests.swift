@@ -233,7 +233,7 @@ import TidemarkTestSupport
             let target = try r["target"]!.decode(ShowResult.self)
             #expect(target.state.state == before.state.id && Set(target.packages.map { $0.package(format: .rpm) }) == Set([alpha1, beta]))
             let getKeys = Set(((r["getHost"]!.json as? [String: Any]) ?? [:]).keys)
-            #expect(getKeys == ["id", "host", "kind", "target", "dryRun", "status", "createdAt", "startedAt", "finishedAt", "resultState", "message", "output"])
+            #expect(getKeys == ["id", "host", "kind", "target", "dryRun", "status", "createdAt", "startedAt", "finishedAt", "resultState", "message", "output", "rollout", "step", "command", "timeout"])
             #expect(try r["claim"]!.status == 200 && r["claim"]!.decode(HostJob.self).status == .running)
             #expect(r["claimAgain"]!.status == 409 && r["claimAgain"]!.errorCode == "conflict" && r["claimAgain"]!.errorMessage.contains("running"), "\(r["claimAgain"]!.body)")
             #expect(r["badResult"]!.status == 400)

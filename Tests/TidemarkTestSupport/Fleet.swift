@@ -120,6 +120,10 @@ public final class Fleet: @unchecked Sendable {
         throw TidemarkError(.toolFailed, "not every host reported within \(timeout) s")
     }
 
+    public func agentLog(_ host: String) -> String {
+        String(decoding: (try? FileSystem.read(dir.path("agent-\(host).log"))) ?? [], as: UTF8.self)
+    }
+
     public func serverLog() -> String {
         String(decoding: (try? FileSystem.read(dir.path("server.log"))) ?? [], as: UTF8.self)
     }

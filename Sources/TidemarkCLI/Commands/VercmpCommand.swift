@@ -42,11 +42,11 @@ struct VercmpCommand: AsyncParsableCommand {
                     }
                     out += String(compare(String(fields[0]), String(fields[1]))) + "\n"
                     if out.utf8.count > 1 << 16 {
-                        FileHandle.standardOutput.write(Data(out.utf8))
+                        Output.write(Array(out.utf8))
                         out = ""
                     }
                 }
-                FileHandle.standardOutput.write(Data(out.utf8))
+                Output.write(Array(out.utf8))
             default:
                 throw TidemarkError(.invalidArgument, "give two versions, or none to read pairs from standard input")
             }

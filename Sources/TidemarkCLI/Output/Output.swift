@@ -1,15 +1,33 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TidemarkCore
 
 /// Writes results: JSON (stable keys, ISO 8601 times) for scripts, aligned tables for people.
 enum Output {
     /// The same bytes the HTTP API serves (`TidemarkJSON`).
     static func json<T: Encodable>(_ value: T) throws {
-        FileHandle.standardOutput.write(Data(try TidemarkJSON.document(value)))
+        write(try TidemarkJSON.document(value))
     }
 
     static func line(_ s: String = "") {
-        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+        write(Array((s + "\n").utf8))
+    }
+
+    /// Standard output, as `rpm -qa | head` expects of a command-line tool: when the reader has
+    /// gone (EPIPE), stop quietly, as a tool killed by SIGPIPE does (Foundation's FileHandle traps
+    /// instead, and SwiftNIO ignores SIGPIPE in the process).
+    static func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                exit(errno == EPIPE ? 0 : 1)
+            }
+            offset += n
+        }
     }
 
     static func warn(_ s: String) {

@@ -38,9 +38,14 @@ public struct SQLJobStore: JobStore {
 
     public func jobs(host: String, statuses: [HostJob.Status]?) async throws -> [HostJob] {
         try await backend.read { db in
-            let all = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM host_jobs WHERE host = \(bind: host) ORDER BY id").all().map(Self.job)
-            guard let statuses else { return all }
-            return all.filter { statuses.contains($0.status) }
+            // An agent asks for its pending jobs with every report: only those rows, by the (host, status) index.
+            guard let statuses else {
+                return try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM host_jobs WHERE host = \(bind: host) ORDER BY id").all().map(Self.job)
+            }
+            guard !statuses.isEmpty else { return [] }
+            return try await db.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM host_jobs WHERE host = \(bind: host) AND status IN (\(binds: statuses.map(\.rawValue))) ORDER BY id
+                """).all().map(Self.job)
         }
     }
 

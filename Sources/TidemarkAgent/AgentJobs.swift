@@ -9,9 +9,14 @@ extension Agent {
     /// Runs the host's pending jobs (rollbacks, a rollout's transactions and health checks), oldest first: claim, run, spool and deliver the
     /// state the host is in afterwards, post the result. A job that cannot run (a package
     /// missing from the archive, not an rpm host) is finished as failed with the reason.
-    func runJobs(spool: Spool, now: @Sendable () -> Timestamp) async throws -> Int {
+    func runJobs(spool: Spool, now clock: @escaping @Sendable () -> Timestamp) async throws -> Int {
         var done = 0
+        // One host has one state per second: a job's observation comes after the previous job's,
+        // even when both finish within the same second (an apply, then the rollout's rollback).
+        var lastObserved = Int64.min
         for pending in try await client.pendingJobs(host: configuration.host) {
+            let floor = lastObserved
+            let now: @Sendable () -> Timestamp = { Timestamp(seconds: floor == Int64.min ? clock().seconds : max(clock().seconds, floor + 1)) }
             let job: HostJob
             do { job = try await client.claimJob(pending.id) } catch let e as TidemarkError where e.code == .conflict { continue }
             logger.info("job \(job.id): \(job.kind.rawValue) to state \(job.target.short)\(job.dryRun ? " (dry run)" : "")")
@@ -23,7 +28,8 @@ extension Agent {
                 continue
             }
             do {
-                let report = try await rollback(job, spool: spool, now: now)
+                let (report, observedAt) = try await rollback(job, spool: spool, now: now)
+                if let observedAt { lastObserved = max(lastObserved, observedAt.seconds) }
                 let ok = report.status != .failed
                 _ = try await client.finishJob(job.id, succeeded: ok, resultState: report.after ?? report.before, message: report.message, output: report.output)
                 logger.info("job \(job.id) \(ok ? "succeeded" : "failed"): \(report.message)")
@@ -51,7 +57,8 @@ extension Agent {
         return await CommandCheckRunner().run(CommandCheck(command: command, timeout: job.timeout ?? 300), name: job.step ?? "check", environment: env, now: now())
     }
 
-    private func rollback(_ job: HostJob, spool: Spool, now: @Sendable () -> Timestamp) async throws -> RollbackReport {
+    /// Runs the transaction; returns its report and the time of the observation it recorded.
+    private func rollback(_ job: HostJob, spool: Spool, now: @Sendable () -> Timestamp) async throws -> (RollbackReport, Timestamp?) {
         let target = try await client.jobTarget(job.id).packages.map { $0.package(format: .rpm) }
         let work = configuration.spool + "/job-\(job.id)"
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -75,6 +82,6 @@ extension Agent {
             try spool.enqueue(observation, heartbeat: false)
             _ = try await deliver(spool)
         }
-        return report
+        return (report, observation?.at)
     }
 }

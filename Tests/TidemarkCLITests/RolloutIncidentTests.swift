@@ -83,6 +83,7 @@ import TidemarkTestSupport
         #expect(still.phase == .gating && still.waves.allSatisfy { $0.hosts.allSatisfy { $0.jobs.isEmpty } }, "no job for any host")
         for h in fleet.hosts { #expect(try fleet.installed(h) == "0.34-1.1", "\(h) untouched") }
         let redAt = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+        Thread.sleep(forTimeInterval: 1.1)  // times are to the second: the waiver comes in a later one
 
         // (b) Someone waives the red check; the canary installs the build and its health command
         // fails: the rollout halts after the canary wave and rolls the canary back from the

@@ -27,9 +27,11 @@ struct ServerOptions: ParsableArguments {
         return env["TIDEMARK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func client() throws(TidemarkError) -> TidemarkClient? {
+    /// `timeout`: how long one request may take (longer for requests that do long work on the
+    /// server, such as a rollout that first mirrors a repository).
+    func client(timeout: Duration = .seconds(60)) throws(TidemarkError) -> TidemarkClient? {
         guard let url else { return nil }
-        return try TidemarkClient(baseURL: url, token: try token())
+        return try TidemarkClient(baseURL: url, token: try token(), timeout: timeout)
     }
 }
 

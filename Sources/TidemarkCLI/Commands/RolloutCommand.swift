@@ -14,8 +14,10 @@ struct RolloutAccess: ParsableArguments {
     @OptionGroup var archive: ArchiveOptions
     @OptionGroup var remote: ServerOptions
 
-    func with<T>(_ body: (any RolloutOperations) async throws -> T) async throws -> T {
-        if let client = try remote.client() {
+    /// `timeout`: per request against a server (`rollout create --updates-from` mirrors the
+    /// repository into the archive before it answers).
+    func with<T>(timeout: Duration = .seconds(60), _ body: (any RolloutOperations) async throws -> T) async throws -> T {
+        if let client = try remote.client(timeout: timeout) {
             do {
                 let r = try await body(client)
                 await client.shutdown()
@@ -72,7 +74,8 @@ struct RolloutCreate: AsyncParsableCommand {
         try await reportingErrors {
             let text = try readInput(policy)
             let request = RolloutRequest(policy: text, policyName: policy == "-" ? "<stdin>" : policy, target: target, updatesFrom: updatesFrom, hosts: hosts.isEmpty ? nil : hosts, dryRun: dryRun)
-            let created = try await access.with { try await $0.createRollout(request) }
+            // Planning mirrors the repository first: that may take long for a big one.
+            let created = try await access.with(timeout: .seconds(1800)) { try await $0.createRollout(request) }
             if output.json { return try Output.json(created) }
             RolloutPrinter.plan(created.plan)
             if created.dryRun {
@@ -241,7 +244,7 @@ struct RolloutWatch: AsyncParsableCommand {
                             return !(try await ops.rollout(id).phase.isFinished)
                         }
                         if !running {
-                            let created = try await access.with {
+                            let created = try await access.with(timeout: .seconds(1800)) {
                                 try await $0.createRollout(RolloutRequest(policy: text, policyName: policy, updatesFrom: repo, hosts: hosts.isEmpty ? nil : hosts))
                             }
                             let hostCount = created.plan.waves.joined().count

@@ -246,17 +246,32 @@ public struct HTTPCheckRunner: Sendable {
         request.headers.add(name: "Accept", value: check.jsonPath == nil ? "*/*" : "application/json")
         let status: Int
         var body: [UInt8] = [], truncated = false
+        let client = self.client, maxBody = self.maxBody, seconds = Int64(max(1, check.timeout)), sent = request
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(max(1, check.timeout))))
-            status = Int(response.status.code)
-            for try await chunk in response.body {
-                let room = maxBody - body.count
-                if chunk.readableBytes > room {
-                    body.append(contentsOf: chunk.readableBytesView.prefix(room))
-                    truncated = true
-                    break
+            // The whole exchange within the timeout, head and body, enforced here as well: the
+            // client's own deadline was seen to let a stalled answer through on a loaded machine.
+            (status, body, truncated) = try await withThrowingTaskGroup(of: (Int, [UInt8], Bool)?.self) { group in
+                group.addTask {
+                    let response = try await client.execute(sent, timeout: .seconds(seconds))
+                    var bytes: [UInt8] = [], cut = false
+                    for try await chunk in response.body {
+                        let room = maxBody - bytes.count
+                        if chunk.readableBytes > room {
+                            bytes.append(contentsOf: chunk.readableBytesView.prefix(room))
+                            cut = true
+                            break
+                        }
+                        bytes.append(contentsOf: chunk.readableBytesView)
+                    }
+                    return (Int(response.status.code), bytes, cut)
                 }
-                body.append(contentsOf: chunk.readableBytesView)
+                group.addTask {
+                    try await Task.sleep(for: .seconds(seconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let answer = first else { throw HTTPClientError.deadlineExceeded }
+                return answer
             }
         } catch {
             if let e = error as? HTTPClientError, [HTTPClientError.invalidURL, .emptyHost, .emptyScheme].contains(e) {

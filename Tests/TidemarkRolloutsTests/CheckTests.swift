@@ -169,10 +169,11 @@ private let now = Timestamp(seconds: 1_737_453_600)
         let port = try UnusedPort()
         let url = "http://127.0.0.1:\(port.port)/health"
         try await HTTPCheckRunner.withClient { runner in
-            // AsyncHTTPClient retries a refused connection until the deadline, then reports it
+            // AsyncHTTPClient retries a refused connection until the deadline, then reports it;
+            // the runner's own timer may say so first: either way there was no answer
             let r = await check(runner, url, path: "$.status", expect: ["ok"], timeout: 2)
             #expect(r.status == .pending)
-            #expect(r.evidence == "no answer from \(url): connection refused")
+            #expect(["no answer from \(url): connection refused", "no answer from \(url): timed out after 2s"].contains(r.evidence), "\(r.evidence)")
         }
         withExtendedLifetime(port) {}
     }

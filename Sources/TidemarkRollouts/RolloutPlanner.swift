@@ -21,11 +21,8 @@ public struct RolloutPlanner: Sendable {
         self.mirrorFleet = mirrorFleet
     }
 
-    public func plan(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> Rollout {
-        try await planWithTargets(request, by: by, now: now).rollout
-    }
-
-    private func planWithTargets(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> (rollout: Rollout, targets: [RolloutPlan.HostTarget]) {
+    /// The rollout, and each host's current and target packages.
+    func plan(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> (rollout: Rollout, targets: [RolloutPlan.HostTarget]) {
         let policy = try PolicyFile.parse(request.policy, file: request.policyName ?? "policy")
         guard (request.target == nil) != (request.updatesFrom == nil) else {
             throw TidemarkError(.invalidArgument, "give exactly one of --target REF and --updates-from REPO")
@@ -93,7 +90,7 @@ public struct RolloutPlanner: Sendable {
     /// state is stored first (an `--updates-from` target is a state no host has been in yet), so
     /// that the agents' jobs, `show` and `diff` can name it.
     public func create(_ request: RolloutRequest, by: String, now: Timestamp) async throws -> StoredRollout {
-        let (rollout, targets) = try await planWithTargets(request, by: by, now: now)
+        let (rollout, targets) = try await plan(request, by: by, now: now)
         let (progress, event) = RolloutMachine.initial(rollout)
         if request.dryRun == true {
             return StoredRollout(rollout: rollout, progress: progress, version: 0, leaseOwner: nil, leaseUntil: nil)

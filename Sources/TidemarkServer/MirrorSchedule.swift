@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import TidemarkRollouts
 // Hummingbird's own service machinery (it runs the HTTP server as a Service in a ServiceGroup).
@@ -34,15 +33,5 @@ struct RolloutSchedule: Service {
         await cancelWhenGracefulShutdown {
             await driver.run(interval: interval)
         }
-    }
-}
-
-/// The server, for the planner's "mirror the fleet, then look again" (set once after init).
-final class MirrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _server: TidemarkServer?
-    var server: TidemarkServer? {
-        get { lock.withLock { _server } }
-        set { lock.withLock { _server = newValue } }
     }
 }

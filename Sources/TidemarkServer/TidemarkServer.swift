@@ -90,9 +90,10 @@ public struct TidemarkServer: Sendable {
     public let archive: PackageArchive
     /// Rollbacks (and later other work) for agents to claim.
     public let jobs: any JobStore
-    /// Rollouts: planning, people's actions, views; and the loop that drives them.
-    public let rolloutService: RolloutService
+    /// Rollouts, their logs and waivers; and the loop that drives them.
+    public let rollouts: any RolloutStore
     public let rolloutDriver: RolloutDriver?
+    let rolloutLogger: Logger
     public let configuration: ServerConfiguration
     public let metrics: ServerMetrics
     /// Per-state repository metadata between zypper's requests (repomd.xml, then each file).
@@ -113,13 +114,20 @@ public struct TidemarkServer: Sendable {
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.tokenCache = TokenCache(ttl: configuration.tokenCacheTTL)
-        let mirror = MirrorBox()
-        self.rolloutService = RolloutService(
-            store: rollouts, planner: RolloutPlanner(history: store, rollouts: rollouts, archive: archive, mirrorFleet: { await mirror.server?.mirrorFleetRepositories(logger: logger) }))
+        self.rollouts = rollouts
+        self.rolloutLogger = logger
         self.rolloutDriver = configuration.rolloutInterval.map { _ in
             RolloutDriver(store: rollouts, evaluator: evaluator, leaseSeconds: configuration.rolloutLease, checkInterval: configuration.checkInterval, logger: logger, now: configuration.now)
         }
-        mirror.server = self
+    }
+
+    /// Planning, people's actions and views; the planner mirrors the fleet's repositories as
+    /// scheduled mirroring does (counted and logged) when the archive lacks a package.
+    var rolloutService: RolloutService {
+        let server = self
+        return RolloutService(
+            store: rollouts,
+            planner: RolloutPlanner(history: store, rollouts: rollouts, archive: archive, mirrorFleet: { await server.mirrorFleetRepositories(logger: server.rolloutLogger) }))
     }
 
     /// The server on an SQL history store: tokens, fleet statistics, the archive's records and

@@ -50,17 +50,11 @@ public enum RolloutMachine {
     }
 
     /// What the driver must evaluate before calling `step`.
-    public struct Needs: Sendable, Hashable {
+    public struct Needs: Sendable {
         /// Run the required checks.
         public var required: Bool
         /// Tally openQA jobs on `waveHosts` against `baselineHosts` finished since `since`.
         public var openQAHealth: (waveHosts: [String], baselineHosts: [String], since: Timestamp)?
-
-        public static func == (a: Needs, b: Needs) -> Bool {
-            a.required == b.required && a.openQAHealth?.waveHosts == b.openQAHealth?.waveHosts
-                && a.openQAHealth?.baselineHosts == b.openQAHealth?.baselineHosts && a.openQAHealth?.since == b.openQAHealth?.since
-        }
-        public func hash(into h: inout Hasher) { h.combine(required) }
     }
 
     public static func initial(_ rollout: Rollout) -> (progress: RolloutProgress, event: RolloutEvent) {

@@ -248,37 +248,12 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
 
 # spec NAME VERSION RELEASE SUMMARY [REQUIRES] [BROKEN]: one noarch package with a VERSION file
-# (scripts/demo.sh's recipe); BROKEN=1 adds the file the health command looks for.
+# (scripts/lib/rpmspec.sh, as the demo builds its); BROKEN=1 adds the file the health command looks for.
+. scripts/lib/rpmspec.sh
 spec() {
-  local name=$1 version=$2 release=$3 summary=$4 requires=${5:-} broken=${6:-}
-  local when; when=$(date -u '+%a %b %d %Y')
   local extra=""
-  [ -n "$broken" ] && extra="echo 'isotovideo can not be started' > %{buildroot}/usr/share/bench/$name/BROKEN"
-  cat > "$work/rpmbuild/SPECS/$name-$version-$release.spec" <<SPEC
-Name: $name
-Version: $version
-Release: $release
-Summary: $summary
-License: MIT
-BuildArch: noarch
-Vendor: obs://build.opensuse.org/devel:openQA
-${requires:+Requires: $requires}
-%define _build_id_links none
-%define __os_install_post %{nil}
-%description
-$summary
-%install
-mkdir -p %{buildroot}/usr/share/bench/$name
-echo "$name $version-$release: $summary" > %{buildroot}/usr/share/bench/$name/VERSION
-$extra
-%files
-/usr/share/bench/$name
-%changelog
-* $when Bench Packager <bench@example.com> - $version-$release
-- $summary
-SPEC
-  rpmbuild --quiet --define "_topdir $work/rpmbuild" -bb "$work/rpmbuild/SPECS/$name-$version-$release.spec" >/dev/null 2>&1
-  echo "$work/rpmbuild/RPMS/noarch/$name-$version-$release.noarch.rpm"
+  [ -n "${6:-}" ] && extra="echo 'isotovideo can not be started' > %{buildroot}/usr/share/bench/$1/BROKEN"
+  rpm_build "$work/rpmbuild" "$1" "$2" "$3" "$4" /usr/share/bench "" "${5:-}" "$extra"
 }
 publish() { cp "$@" "$work/repo/"; createrepo_c -q --update "$work/repo"; }
 installed() { rpm --root "$1" -q --qf '%{VERSION}-%{RELEASE}' "$lib"; }

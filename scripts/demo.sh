@@ -33,34 +33,12 @@ rm -rf "$work"; mkdir -p "$work"/{rpmbuild/SPECS,repo,hosts}
 export TIDEMARK_DB=$work/tidemark.sqlite TIDEMARK_ARCHIVE=$work/archive
 
 # spec DAYS-AGO NAME VERSION RELEASE [SUMMARY]: one noarch package with a file and a changelog
-# entry dated when it was built
+# entry dated when it was built, published to the repository and mirrored into the archive
+. scripts/lib/rpmspec.sh
 spec() {
   local ago=$1; shift
   local name=$1 version=$2 release=$3 summary=${4:-"$1 for the demo fleet"}
-  local when; when=$(date -u -d "$ago days ago" '+%a %b %d %Y')
-  cat > "$work/rpmbuild/SPECS/$name-$version-$release.spec" <<SPEC
-Name: $name
-Version: $version
-Release: $release
-Summary: $summary
-License: MIT
-BuildArch: noarch
-Vendor: obs://build.opensuse.org/devel:openQA
-%define _build_id_links none
-%define __os_install_post %{nil}
-%description
-$summary
-%install
-mkdir -p %{buildroot}/usr/share/demo/$name
-echo "$name $version-$release: $summary" > %{buildroot}/usr/share/demo/$name/VERSION
-%files
-/usr/share/demo/$name
-%changelog
-* $when Demo Packager <demo@example.com> - $version-$release
-- $summary
-SPEC
-  rpmbuild --quiet --define "_topdir $work/rpmbuild" -bb "$work/rpmbuild/SPECS/$name-$version-$release.spec" >/dev/null 2>&1
-  cp "$work"/rpmbuild/RPMS/noarch/"$name-$version-$release".noarch.rpm "$work/repo/"
+  cp "$(rpm_build "$work/rpmbuild" "$name" "$version" "$release" "$summary" /usr/share/demo "$(date -u -d "$ago days ago" '+%a %b %d %Y')")" "$work/repo/"
   createrepo_c -q --update "$work/repo"
   # the archive keeps every build the moment it is published (tidemark server does this on a schedule)
   "$tidemark" archive mirror --repo "file://$work/repo" >/dev/null

@@ -9,6 +9,7 @@ import PackageDescription
 //   TidemarkArchive every package binary a state needs: content-addressed files, mirroring, generated repositories
 //   TidemarkOpenQA the openQA API: jobs, workers, gate and health evidence (read-only client)
 //   TidemarkRollouts gated, staged rollouts: policy files, check runners, the driver that advances them
+//   TidemarkCulprits culprit finding: suspects from signals, openQA signal import, bisection runs with zypper
 //   TidemarkClient the HTTP API, typed (agent and CLI --server)
 //   TidemarkAgent  the host agent: collect, spool durably, deliver in order
 //   TidemarkServer the HTTP API (Hummingbird): ingestion, queries, tokens, metrics, OpenAPI
@@ -79,6 +80,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TidemarkCulprits",
+            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA"]
+        ),
+        .target(
             name: "TidemarkClient",
             dependencies: ["TidemarkCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
@@ -89,7 +94,7 @@ let package = Package(
         .target(
             name: "TidemarkServer",
             dependencies: [
-                "TidemarkCore", "TidemarkStore", "TidemarkHosts", "TidemarkRepo", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA",
+                "TidemarkCore", "TidemarkStore", "TidemarkHosts", "TidemarkRepo", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA", "TidemarkCulprits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -100,7 +105,7 @@ let package = Package(
         .target(
             name: "TidemarkCLI",
             dependencies: [
-                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo", "TidemarkRollouts",
+                "TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkClient", "TidemarkAgent", "TidemarkServer", "TidemarkArchive", "TidemarkRepo", "TidemarkRollouts", "TidemarkCulprits", "TidemarkOpenQA",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,6 +134,7 @@ let package = Package(
         ),
         .testTarget(name: "TidemarkOpenQATests", dependencies: ["TidemarkOpenQA", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkRolloutsTests", dependencies: ["TidemarkRollouts", "TidemarkStore", "TidemarkOpenQA", "TidemarkTestSupport"]),
+        .testTarget(name: "TidemarkCulpritsTests", dependencies: ["TidemarkCulprits", "TidemarkStore", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkAgentTests", dependencies: ["TidemarkAgent", "TidemarkTestSupport"]),
         .testTarget(name: "TidemarkCLITests", dependencies: ["TidemarkCLI", "TidemarkTestSupport", "tidemark"]),
     ]

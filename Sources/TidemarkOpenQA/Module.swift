@@ -6,3 +6,4 @@
 //   OpenQAModels.swift       jobs, workers and job queries as the API serves them
 //   OpenQAGate.swift         the pure gate rule over a group's latest jobs for one build
 //   OpenQAHostResults.swift  the pure per-host tally of finished jobs in a time window
+//   OpenQASignals.swift      finished jobs as per-host failing/healthy signals for culprit finding

@@ -30,19 +30,7 @@ public struct CommandCheckRunner: Sendable {
     public init() {}
 
     public func run(_ check: CommandCheck, name: String, environment: [String: String], now: Timestamp) async -> CheckResult {
-        let control = CommandControl()
-        let command = check.command, timeout = Double(check.timeout), grace = killGrace
-        let outcome = await withTaskCancellationHandler {
-            await withCheckedContinuation { (done: CheckedContinuation<CommandOutcome, Never>) in
-                let thread = Thread {
-                    done.resume(returning: Self.execute(command, environment: environment, timeout: timeout, grace: grace, control: control))
-                }
-                thread.name = "tidemark-check"
-                thread.start()
-            }
-        } onCancel: {
-            control.cancel()
-        }
+        let outcome = await outcome(check.command, environment: environment, timeout: Double(check.timeout))
         func with(_ head: String, _ output: [UInt8]) -> String {
             let tail = Self.tail(output, limit: evidenceLimit)
             return tail.isEmpty ? head + " (no output)" : head + ": " + tail
@@ -58,6 +46,45 @@ public struct CommandCheckRunner: Sendable {
             return CheckResult(check: name, status: .pending, evidence: with("cancelled before the command finished", output), at: now)
         case .couldNotStart(let reason):
             return CheckResult(check: name, status: .failed, evidence: "could not start the command: \(reason)", at: now)
+        }
+    }
+
+    /// How a command ended, for callers that read its exit status themselves (`tidemark bisect`
+    /// follows `git bisect run`'s convention).
+    public struct Ending: Sendable, Hashable {
+        /// The exit status (128 + N when killed by signal N); nil when it timed out, was
+        /// cancelled or could not start.
+        public var status: Int32?
+        public var timedOut: Bool
+        public var cancelled: Bool
+        /// The last lines of its output (see `evidenceLimit`), or why it could not start.
+        public var output: String
+    }
+
+    /// Runs `/bin/sh -c command` as `run` does (own process group, timeout, own thread).
+    public func execute(_ command: String, environment: [String: String], timeout: Int) async -> Ending {
+        let outcome = await outcome(command, environment: environment, timeout: Double(timeout))
+        switch outcome {
+        case .exited(let status, let output): return Ending(status: status, timedOut: false, cancelled: false, output: Self.tail(output, limit: evidenceLimit))
+        case .timedOut(let output): return Ending(status: nil, timedOut: true, cancelled: false, output: Self.tail(output, limit: evidenceLimit))
+        case .cancelled(let output): return Ending(status: nil, timedOut: false, cancelled: true, output: Self.tail(output, limit: evidenceLimit))
+        case .couldNotStart(let reason): return Ending(status: nil, timedOut: false, cancelled: false, output: "could not start the command: \(reason)")
+        }
+    }
+
+    private func outcome(_ command: String, environment: [String: String], timeout: Double) async -> CommandOutcome {
+        let control = CommandControl()
+        let grace = killGrace
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<CommandOutcome, Never>) in
+                let thread = Thread {
+                    done.resume(returning: Self.execute(command, environment: environment, timeout: timeout, grace: grace, control: control))
+                }
+                thread.name = "tidemark-check"
+                thread.start()
+            }
+        } onCancel: {
+            control.cancel()
         }
     }
 

@@ -1,4 +1,6 @@
 import Logging
+import TidemarkCore
+import TidemarkCulprits
 import TidemarkRollouts
 // Hummingbird's own service machinery (it runs the HTTP server as a Service in a ServiceGroup).
 import ServiceLifecycle
@@ -32,6 +34,39 @@ struct RolloutSchedule: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await driver.run(interval: interval)
+        }
+    }
+}
+
+/// Scheduled signal import (`--openqa-signals URL`): right after start, then every interval,
+/// the jobs openQA finished since the last round (with an overlap; importing a job twice stores
+/// it once) become signals, so `suspects` answers from fresh evidence without a cron job.
+struct SignalImportSchedule: Service {
+    let server: TidemarkServer
+    let source: OpenQASignalSource
+    let interval: Duration
+    /// How far back the first round reads.
+    let lookback: Int64
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var since = Timestamp(seconds: server.configuration.now().seconds - lookback)
+            while !Task.isCancelled {
+                let started = server.configuration.now()
+                do {
+                    let (signals, jobs) = try await source.fetch(since: since)
+                    let result = try await server.culprits.recordSignals(signals, now: server.configuration.now())
+                    logger.info("openQA signals imported", metadata: [
+                        "openqa": "\(source.url)", "jobs": "\(jobs)", "recorded": "\(result.recorded)", "duplicates": "\(result.duplicates)",
+                    ])
+                    // the next round overlaps this one by an interval: jobs finishing as it ran
+                    since = Timestamp(seconds: started.seconds - max(60, Int64(interval.components.seconds)))
+                } catch {
+                    logger.warning("openQA signal import failed", metadata: ["openqa": "\(source.url)", "error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
         }
     }
 }

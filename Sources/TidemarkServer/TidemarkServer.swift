@@ -6,6 +6,7 @@ import Logging
 import Synchronization
 import TidemarkArchive
 import TidemarkCore
+import TidemarkCulprits
 import TidemarkHosts
 import TidemarkRepo
 import TidemarkRollouts
@@ -43,6 +44,11 @@ public struct ServerConfiguration: Sendable {
     public var rolloutLease: Int64 = 30
     /// Seconds between evaluations of one required check of a rollout.
     public var checkInterval: Int64 = 15
+    /// openQA instances whose finished jobs the server imports as signals, and how often.
+    public var signalImports: [OpenQASignalSource] = []
+    public var signalImportInterval: Duration = .seconds(300)
+    /// How far back the first import round reads (seconds).
+    public var signalImportLookback: Int64 = 48 * 3600
     public var now: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
 
     public init() {}
@@ -92,6 +98,8 @@ public struct TidemarkServer: Sendable {
     public let jobs: any JobStore
     /// Rollouts, their logs and waivers; and the loop that drives them.
     public let rollouts: any RolloutStore
+    /// Failure signals (and bisection sessions, which run on the CLI's side).
+    public let culprits: any CulpritStore
     public let rolloutDriver: RolloutDriver?
     let rolloutLogger: Logger
     public let configuration: ServerConfiguration
@@ -104,8 +112,9 @@ public struct TidemarkServer: Sendable {
 
     public init(
         store: any HistoryStore, tokens: any TokenStore, stats: (any FleetStatsSource)?, archive: PackageArchive, jobs: any JobStore,
-        rollouts: any RolloutStore, evaluator: any CheckEvaluating, configuration: ServerConfiguration, logger: Logger = Logger(label: "tidemark.rollouts")
+        rollouts: any RolloutStore, culprits: any CulpritStore, evaluator: any CheckEvaluating, configuration: ServerConfiguration, logger: Logger = Logger(label: "tidemark.rollouts")
     ) {
+        self.culprits = culprits
         self.store = store
         self.tokens = tokens
         self.stats = stats
@@ -136,7 +145,8 @@ public struct TidemarkServer: Sendable {
         self.init(
             store: store, tokens: SQLTokenStore(backend: store.backend), stats: SQLFleetStats(backend: store.backend),
             archive: PackageArchive(directory: archiveDirectory, store: SQLArchiveStore(backend: store.backend)),
-            jobs: SQLJobStore(backend: store.backend), rollouts: SQLRolloutStore(backend: store.backend), evaluator: PolicyCheckEvaluator.shared,
+            jobs: SQLJobStore(backend: store.backend), rollouts: SQLRolloutStore(backend: store.backend),
+            culprits: SQLCulpritStore(backend: store.backend), evaluator: PolicyCheckEvaluator.shared,
             configuration: configuration, logger: logger)
     }
 
@@ -155,7 +165,10 @@ public struct TidemarkServer: Sendable {
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
             services: (configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [])
-                + (rolloutDriver.flatMap { driver in configuration.rolloutInterval.map { [RolloutSchedule(driver: driver, interval: $0)] } } ?? []),
+                + (rolloutDriver.flatMap { driver in configuration.rolloutInterval.map { [RolloutSchedule(driver: driver, interval: $0)] } } ?? [])
+                + configuration.signalImports.map {
+                    SignalImportSchedule(server: self, source: $0, interval: configuration.signalImportInterval, lookback: configuration.signalImportLookback, logger: logger)
+                },
             logger: logger)
     }
 
@@ -236,6 +249,7 @@ public struct TidemarkServer: Sendable {
         addArchiveRoutes(router)
         addJobRoutes(router)
         addRolloutRoutes(router)
+        addCulpritRoutes(router)
         return router
     }
 
@@ -543,7 +557,7 @@ private func parseTime(_ text: String, name: String) throws -> TimeSpec {
     return spec
 }
 
-private func timeParameter(_ req: Request, _ name: String) throws -> TimeSpec? {
+func timeParameter(_ req: Request, _ name: String) throws -> TimeSpec? {
     guard let v = req.uri.queryParameters[Substring(name)] else { return nil }
     return try parseTime(String(v), name: name)
 }

@@ -4,6 +4,6 @@ import TidemarkCLI
 @main
 struct Tidemark {
     static func main() async {
-        await TidemarkCommand.main(nil)
+        await TidemarkCommand.main(TidemarkCommand.arguments())
     }
 }

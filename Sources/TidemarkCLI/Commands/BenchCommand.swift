@@ -10,7 +10,7 @@ import TidemarkStore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Tidemark against its anchors (rpm -qa, a naive table).",
-        subcommands: [Snapshot.self, Fleet.self, Load.self, Repo.self])
+        subcommands: [Snapshot.self, Fleet.self, Load.self, Repo.self, Bisect.self])
 
     static func seconds(_ body: () async throws -> Void) async rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -20,6 +20,40 @@ struct BenchCommand: AsyncParsableCommand {
 
     static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
     static func ms(_ s: Double) -> String { String(format: "%.2f ms", s * 1000) }
+
+    struct Bisect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bisection against a simulated flaky test: plain bisection (the anchor, as git bisect) vs the flake-aware search.",
+            discussion: """
+                Each trial draws a culprit among N groups; a state fails if it holds the culprit, \
+                else with the flake rate. Prints accuracy (the culprit named exactly), mean and \
+                most test runs for both searches; the flake-aware one is not told the rate.
+                """)
+        @Option(help: "Sessions per cell.") var trials = 1000
+        @Option(help: "Group counts, comma-separated.") var groups = "8,32,128,512"
+        @Option(help: "Flake rates, comma-separated.") var flakeRates = "0,0.05,0.2"
+        @Option(help: "Seed (a run reproduces exactly).") var seed: UInt64 = 1
+
+        func run() async throws {
+            let ns = groups.split(separator: ",").compactMap { Int($0) }, fs = flakeRates.split(separator: ",").compactMap { Double($0) }
+            var t = Table("N", "FLAKES", "BOUND", "PLAIN ACC", "PLAIN RUNS", "PLAIN MAX", "AWARE ACC", "AWARE RUNS", "AWARE MAX", "SECONDS")
+            for n in ns {
+                for f in fs {
+                    var plain: BisectSimulation.Result?, aware: BisectSimulation.Result?
+                    let secs = try await BenchCommand.seconds {
+                        plain = BisectSimulation.run(groups: n, flakeRate: f, trials: trials, flaky: false, seed: seed)
+                        aware = BisectSimulation.run(groups: n, flakeRate: f, trials: trials, flaky: true, seed: seed)
+                    }
+                    guard let p = plain, let a = aware else { continue }
+                    func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+                    t.add(String(n), String(f), String(BisectSearch.bound(groups: n)), pct(p.accuracy), String(format: "%.2f", p.meanRuns), String(p.maxRuns),
+                          pct(a.accuracy), String(format: "%.2f", a.meanRuns), String(a.maxRuns), String(format: "%.1f", secs))
+                }
+            }
+            Output.line("\(trials) trials per cell, seed \(seed); bound = ceil(log2 N) + 1")
+            t.print()
+        }
+    }
 
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TidemarkCore
+import TidemarkCulprits
 import TidemarkServer
 import TidemarkStore
 
@@ -66,7 +67,29 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds between two evaluations of one required check of a rollout (an openQA query, a command, an HTTP request).", valueName: "seconds"))
     var checkInterval: Int = 15
 
+    @Option(help: ArgumentHelp("Import this openQA's finished jobs as signals on a schedule (repeat for several instances).", valueName: "url"))
+    var openqaSignals: [String] = []
+
+    @Option(help: ArgumentHelp("With --openqa-signals: only failures whose reason matches this regular expression count.", valueName: "regex"))
+    var openqaReason: String?
+
+    @Option(help: ArgumentHelp("With --openqa-signals: the API key and secret (default: $TIDEMARK_OPENQA_APIKEY, $TIDEMARK_OPENQA_APISECRET; none: anonymous reads).", valueName: "key"))
+    var openqaApikey: String?
+    @Option(help: ArgumentHelp("See --openqa-apikey.", valueName: "secret"))
+    var openqaApisecret: String?
+
+    @Option(help: ArgumentHelp("How often to import openQA signals: 1m, 5m, 1h.", valueName: "interval"))
+    var signalInterval: String = "5m"
+
+    func signalSources() throws -> [OpenQASignalSource] {
+        let env = ProcessInfo.processInfo.environment
+        let key = openqaApikey ?? env["TIDEMARK_OPENQA_APIKEY"], secret = openqaApisecret ?? env["TIDEMARK_OPENQA_APISECRET"]
+        return try openqaSignals.map { try OpenQASignalSource(url: $0, apiKey: key, apiSecret: secret, reason: openqaReason) }
+    }
+
     func validate() throws {
+        do { _ = try signalSources() } catch let e as TidemarkError { throw ValidationError(e.message) }
+        guard try Self.parseInterval(signalInterval, option: "--signal-interval") != nil else { throw ValidationError("--signal-interval must be positive") }
         _ = try Self.parseListen(listen)
         _ = try Self.parseSize(maxBody)
         _ = try Self.parseSize(maxUpload, option: "--max-upload")
@@ -92,6 +115,8 @@ struct ServerCommand: AsyncParsableCommand {
             config.rolloutInterval = try Self.parseInterval(rolloutInterval, option: "--rollout-interval")
             config.rolloutLease = Int64(rolloutLease)
             config.checkInterval = Int64(checkInterval)
+            config.signalImports = try signalSources()
+            config.signalImportInterval = try Self.parseInterval(signalInterval, option: "--signal-interval") ?? .seconds(300)
             var logger = Logger(label: "tidemark.server") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             let history = try await store.open()

@@ -1,3 +1,4 @@
+import Foundation
 import SQLKit
 import TidemarkCore
 
@@ -52,5 +53,21 @@ struct JSONRows {
     /// Column `i` of the row as text, or cast to BIGINT.
     static func column(_ i: Int, integer: Bool = false) -> String {
         integer ? "CAST(j.value ->> \(i) AS BIGINT)" : "(j.value ->> \(i))"
+    }
+}
+
+/// A value kept as one JSON document in a TEXT column (a rollout's spec, a bisection's
+/// session): read whole, written whole; what is queried gets a column of its own.
+enum JSONColumn {
+    static func text<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, _ whereFrom: String) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+            throw TidemarkError(.corrupt, "\(whereFrom): cannot decode \(T.self): \(error)")
+        }
     }
 }

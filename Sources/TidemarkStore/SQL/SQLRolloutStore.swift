@@ -12,7 +12,7 @@ public struct SQLRolloutStore: RolloutStore {
     private static let columns = "id, spec, progress, version, lease_owner, lease_until"
 
     public func createRollout(_ rollout: Rollout, progress: RolloutProgress, event: RolloutEvent) async throws -> StoredRollout {
-        let spec = try Self.text(rollout), body = try Self.text(progress), e = try Self.text(event)
+        let spec = try JSONColumn.text(rollout), body = try JSONColumn.text(progress), e = try JSONColumn.text(event)
         return try await backend.transaction { db in
             guard let r = try await db.raw("""
                 INSERT INTO rollouts (spec, progress, phase, version, created_at, updated_at)
@@ -60,7 +60,7 @@ public struct SQLRolloutStore: RolloutStore {
     public func advance(
         rollout id: Int64, expectedVersion: Int64, progress: RolloutProgress, events: [RolloutEvent], jobs: [RolloutMachine.JobRequest], now: Timestamp
     ) async throws -> (version: Int64, jobs: [HostJob]) {
-        let body = try Self.text(progress), texts = try events.map(Self.text)
+        let body = try JSONColumn.text(progress), texts = try events.map(JSONColumn.text)
         return try await backend.transaction { db in
             guard try await db.raw("""
                 UPDATE rollouts SET progress = \(bind: body), phase = \(bind: progress.phase.rawValue), version = version + 1, updated_at = \(bind: now.seconds)
@@ -85,7 +85,7 @@ public struct SQLRolloutStore: RolloutStore {
             let rows = try await db.raw("""
                 SELECT body FROM rollout_events WHERE rollout_id = \(bind: id) AND at <= \(bind: until?.seconds ?? Int64.max) ORDER BY id
                 """).all()
-            return try rows.map { try Self.decode(RolloutEvent.self, try $0.decode(column: "body", as: String.self), "rollout_events") }
+            return try rows.map { try JSONColumn.decode(RolloutEvent.self, try $0.decode(column: "body", as: String.self), "rollout_events") }
         }
     }
 
@@ -111,7 +111,7 @@ public struct SQLRolloutStore: RolloutStore {
             else { throw TidemarkError(.storage, "inserting the waiver returned no row") }
             let waiver = try Self.waiver(w)
             let event = RolloutMachine.noteWaiver(waiver, revoked: false, stored.progress, by: by, now: now)
-            try await Self.insertEvents([try Self.text(event)], kinds: [event], rollout: id, db: db)
+            try await Self.insertEvents([try JSONColumn.text(event)], kinds: [event], rollout: id, db: db)
             return waiver
         }
     }
@@ -131,7 +131,7 @@ public struct SQLRolloutStore: RolloutStore {
             let waiver = try Self.waiver(w)
             if let r = try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM rollouts WHERE id = \(bind: waiver.rollout)").first() {
                 let event = RolloutMachine.noteWaiver(waiver, revoked: true, try Self.stored(r).progress, by: by, now: now)
-                try await Self.insertEvents([try Self.text(event)], kinds: [event], rollout: waiver.rollout, db: db)
+                try await Self.insertEvents([try JSONColumn.text(event)], kinds: [event], rollout: waiver.rollout, db: db)
             }
             return waiver
         }
@@ -177,10 +177,10 @@ public struct SQLRolloutStore: RolloutStore {
     }
 
     private static func stored(_ r: any SQLRow) throws -> StoredRollout {
-        var rollout = try decode(Rollout.self, try r.decode(column: "spec", as: String.self), "rollouts.spec")
+        var rollout = try JSONColumn.decode(Rollout.self, try r.decode(column: "spec", as: String.self), "rollouts.spec")
         rollout.id = try r.decode(column: "id", as: Int64.self)
         return StoredRollout(
-            rollout: rollout, progress: try decode(RolloutProgress.self, try r.decode(column: "progress", as: String.self), "rollouts.progress"),
+            rollout: rollout, progress: try JSONColumn.decode(RolloutProgress.self, try r.decode(column: "progress", as: String.self), "rollouts.progress"),
             version: try r.decode(column: "version", as: Int64.self), leaseOwner: try r.decode(column: "lease_owner", as: String?.self),
             leaseUntil: try r.decode(column: "lease_until", as: Int64?.self).map(Timestamp.init(seconds:)))
     }
@@ -192,17 +192,5 @@ public struct SQLRolloutStore: RolloutStore {
             by: try r.decode(column: "created_by", as: String.self), createdAt: Timestamp(seconds: try r.decode(column: "created_at", as: Int64.self)),
             expiresAt: Timestamp(seconds: try r.decode(column: "expires_at", as: Int64.self)),
             revokedAt: try r.decode(column: "revoked_at", as: Int64?.self).map(Timestamp.init(seconds:)))
-    }
-
-    private static func text<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String, _ whereFrom: String) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-            throw TidemarkError(.corrupt, "\(whereFrom): cannot decode \(T.self): \(error)")
-        }
     }
 }

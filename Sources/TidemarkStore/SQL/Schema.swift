@@ -209,6 +209,49 @@ enum Schema {
                 "CREATE INDEX host_jobs_rollout ON host_jobs (rollout_id)",
             ]
         },
+        Migration(version: 5, summary: "failure signals; bisection sessions and their runs") { d in
+            [
+                // A signal imported twice (same external id: an openQA job) is stored once.
+                """
+                CREATE TABLE signals (
+                    id \(d.autoID),
+                    host TEXT NOT NULL,
+                    at BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    reason TEXT,
+                    source TEXT NOT NULL,
+                    external_id TEXT UNIQUE,
+                    recorded_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX signals_at ON signals (at)",
+                "CREATE INDEX signals_host ON signals (host, at)",
+                // The session as started (JSON: never changes but for status and report), and its
+                // runs, each written once under (session, seq): a resumed session can't record a
+                // run twice.
+                """
+                CREATE TABLE bisect_sessions (
+                    id \(d.autoID),
+                    spec TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    report TEXT,
+                    message TEXT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX bisect_sessions_status ON bisect_sessions (status)",
+                """
+                CREATE TABLE bisect_runs (
+                    session_id BIGINT NOT NULL REFERENCES bisect_sessions (id),
+                    seq INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (session_id, seq)
+                )
+                """,
+            ]
+        },
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -163,6 +163,11 @@ public struct PackageArchive: Sendable {
             let link = target + "/" + f.href
             try DurableFile.makeDirectory((link as NSString).deletingLastPathComponent)
             unlink(link)
+            // a record whose file is gone (another --archive, a damaged disk) must not reach
+            // zypper as a dangling link: that reads as "cannot install", not as a broken archive
+            guard access(path(of: f.sha256), R_OK) == 0 else {
+                throw TidemarkError(.corrupt, "\(f.fileName) is recorded in the archive but its file \(path(of: f.sha256)) is missing (is --archive the directory this database's archive uses?)")
+            }
             guard symlink(path(of: f.sha256), link) == 0 else {
                 throw TidemarkError(.storage, "cannot link \(link): \(String(cString: strerror(errno)))")
             }

@@ -59,6 +59,9 @@ public struct RPMRoot: Sendable {
         try Subprocess.check("rpm", ["--root", path, "--initdb"])
     }
 
+    /// A root that exists already (a copy of another).
+    public init(existing path: String) { self.path = path }
+
     /// The rpm database file, wherever rpm put it.
     public var databaseFile: String? { (try? RPMDatabase.locate(root: path))?.file }
 

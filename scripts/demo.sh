@@ -5,7 +5,9 @@
 # last day bringing a broken perl-Mojo-IOLoop-ReadWriteProcess build to two of them, as in the
 # incident (../shared/seed/retrospective-175518.txt). Every published build is mirrored into the
 # package archive. Then tidemark backfills each host from its zypp history and answers: hosts,
-# history, where, diff, drift; finally the repository drops the old build and `tidemark rollback`
+# history, where, diff, drift; the workers' failures become signals, `tidemark suspects` names the
+# broken build and `tidemark bisect` proves it on a copy of worker1's root; finally the repository
+# drops the old build and `tidemark rollback`
 # still returns worker1 to its state before the broken build, from the archive. Last, the next
 # broken build goes through a gated rollout instead of the dup timer: a `tidemark server` and an
 # agent per worker; the integration gate is red, so no host is touched; once someone waives it,
@@ -97,6 +99,22 @@ show where perl-Mojo-IOLoop-ReadWriteProcess --at "$(day 2)T18:00:00Z"
 show where perl-Mojo-IOLoop-ReadWriteProcess
 show diff "worker1@$(day 3)T12:00:00Z" worker1 --changelog
 show drift
+
+echo
+echo "== day 3, afternoon: every openQA job on worker1 and worker2 dies with 'isotovideo can not be started'; worker3 is fine"
+# in production the jobs come from openQA: tidemark signal import openqa --url https://openqa…
+# (or tidemark server --openqa-signals URL, on a schedule)
+reason="setup failure: isotovideo can not be started"
+"$tidemark" signal add --host worker1 --at "$(day 2)T14:40:00Z" --failing --reason "$reason" >/dev/null
+"$tidemark" signal add --host worker2 --at "$(day 2)T14:45:00Z" --failing --reason "$reason" >/dev/null
+"$tidemark" signal add --host worker3 --at "$(day 2)T15:00:00Z" --healthy --reason "openQA job passed" >/dev/null
+show signal list
+show suspects --reason isotovideo --at "$(day 2)T18:00:00Z"
+echo
+echo "== proof: bisect worker1's changes since day 1 on a copy of its root, every step installed from the archive"
+cp -a "$work/hosts/worker1" "$work/bisect-root"
+health='! grep -q "breaks isotovideo" "$TIDEMARK_ROOT/usr/share/demo/perl-Mojo-IOLoop-ReadWriteProcess/VERSION"'
+show bisect start --good "worker1@$(day 4)T12:00:00Z" --bad "worker1@$(day 2)T18:00:00Z" --root "$work/bisect-root" --test "$health"
 
 echo
 echo "== day 5 (today): the repository drops the patched build and the good one; zypper alone cannot go back"

@@ -277,7 +277,7 @@ enum BisectPrinter {
         Output.line("bisection \(s.id) (\(s.status.rawValue)) on \(s.target): --good \(s.good) (\(s.goodState.short)) --bad \(s.bad) (\(s.badState.short))")
         Output.line("test: \(s.test)\(s.options.flaky ? " (flaky\(s.options.flakeRate.map { ", guessed rate \($0)" } ?? ""); confidence \(s.options.confidence))" : "")")
         let ran = v.runs.filter { $0.outcome.ran }.count
-        Output.line("\(s.groups.count) group\(s.groups.count == 1 ? "" : "s"); \(ran) test run\(ran == 1 ? "" : "s") so far\(s.options.flaky ? "" : " (at most \(v.bound) without skips)")")
+        Output.line("\(s.groups.count) group\(s.groups.count == 1 ? "" : "s"); \(ran) test run\(ran == 1 ? "" : "s")\(s.status == .running ? " so far" : "")\(s.options.flaky ? "" : " (at most \(v.bound) without skips)")")
         if let m = s.message { Output.line("stopped: \(m)") }
         if let p = v.progress, let n = v.next {
             Output.line("next: \(n.purpose.rawValue) with \(n.groups.count) group\(n.groups.count == 1 ? "" : "s"); \(p.candidates.count) candidate\(p.candidates.count == 1 ? "" : "s") left: \(names(Array(p.candidates.prefix(10)), s.groups))\(p.candidates.count > 10 ? ", …" : "")")

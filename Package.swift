@@ -81,7 +81,7 @@ let package = Package(
         ),
         .target(
             name: "TidemarkCulprits",
-            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA"]
+            dependencies: ["TidemarkCore", "TidemarkHosts", "TidemarkStore", "TidemarkArchive", "TidemarkRollouts", "TidemarkOpenQA", "TidemarkClient"]
         ),
         .target(
             name: "TidemarkClient",

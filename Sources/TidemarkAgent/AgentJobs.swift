@@ -68,15 +68,8 @@ extension Agent {
             source: .agent, now: now
         ) { packages, directory in
             // The needed files from the server's archive, checked and made into a local repository.
-            let byKey = Dictionary(try await client.archivedFiles().map { ($0.package.identityKey, $0) }, uniquingKeysWith: { a, _ in a })
-            let missing = packages.filter { byKey[$0.identityKey] == nil }
-            guard missing.isEmpty else { throw PackageArchive.missingError(missing) }
-            var downloaded: [(file: ArchivedFile, bytes: [UInt8])] = []
-            for p in packages {
-                let f = byKey[p.identityKey]!
-                downloaded.append((f, try await client.downloadPackage(f)))
-            }
-            return try PackageArchive.writeRepository(downloaded: downloaded, to: directory, now: now())
+            try await PackageArchive.fetchedRepository(
+                for: packages, available: try await client.archivedFiles(), fetch: { try await client.downloadPackage($0) }, to: directory, now: now())
         }
         if let observation {
             try spool.enqueue(observation, heartbeat: false)

@@ -106,6 +106,24 @@ extension PackageArchive {
         return "dir://" + directory
     }
 
+    /// A repository in `directory` of `packages`' files, fetched from an archive elsewhere (a
+    /// server's: `available` is its list, `fetch` downloads one): what a host without an archive
+    /// of its own (the agent, a bisection asking a server) installs from. Refuses, listing them,
+    /// when a package is not in `available`.
+    public static func fetchedRepository(
+        for packages: [Package], available: [ArchivedFile], fetch: (ArchivedFile) async throws -> [UInt8], to directory: String, now: Timestamp
+    ) async throws -> String {
+        let byKey = Dictionary(available.map { ($0.package.identityKey, $0) }, uniquingKeysWith: { a, _ in a })
+        let missing = packages.filter { byKey[$0.identityKey] == nil }
+        guard missing.isEmpty else { throw missingError(missing) }
+        var downloaded: [(file: ArchivedFile, bytes: [UInt8])] = []
+        for p in packages {
+            guard let f = byKey[p.identityKey] else { continue }
+            downloaded.append((f, try await fetch(f)))
+        }
+        return try writeRepository(downloaded: downloaded, to: directory, now: now)
+    }
+
     /// A repository in `directory` from downloaded files (the agent's: it has no archive of its
     /// own). Each file is checked against its SHA-256 and read again as an rpm.
     public static func writeRepository(downloaded: [(file: ArchivedFile, bytes: [UInt8])], to directory: String, now: Timestamp) throws(TidemarkError) -> String {

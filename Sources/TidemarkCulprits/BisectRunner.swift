@@ -11,19 +11,20 @@ import TidemarkStore
 /// is a skip, not a failure. Everything is recorded as it happens, so a killed bisection resumes
 /// where it was (the interrupted step runs again).
 public struct BisectRunner: Sendable {
+    /// Where the session and its runs are kept (and the states it installs, so that it resumes
+    /// and resets without asking anyone).
     public let history: any HistoryStore
     public let culprits: any CulpritStore
-    public let archive: PackageArchive
-    public let queries: HistoryQueries
+    /// Where refs are resolved and package files come from.
+    public let source: any BisectSource
     /// Progress lines, as they happen.
     public let log: @Sendable (String) -> Void
     public let now: @Sendable () -> Timestamp
 
-    public init(history: any HistoryStore, culprits: any CulpritStore, archive: PackageArchive, queries: HistoryQueries, now: @escaping @Sendable () -> Timestamp, log: @escaping @Sendable (String) -> Void) {
+    public init(history: any HistoryStore, culprits: any CulpritStore, source: any BisectSource, now: @escaping @Sendable () -> Timestamp, log: @escaping @Sendable (String) -> Void) {
         self.history = history
         self.culprits = culprits
-        self.archive = archive
-        self.queries = queries
+        self.source = source
         self.now = now
         self.log = log
     }
@@ -37,27 +38,26 @@ public struct BisectRunner: Sendable {
         guard timeout > 0 else { throw TidemarkError(.invalidArgument, "--timeout: must be at least 1 second") }
         if let r = flakeRate, !(r > 0 && r < 1) { throw TidemarkError(.invalidArgument, "--flaky \(r): the flake rate must be between 0 and 1 (exclusive)") }
         if let c = confidence, !(c > 0.5 && c < 1) { throw TidemarkError(.invalidArgument, "--confidence \(c): must be above 0.5 and below 1") }
-        let g = try await queries.resolve(good), b = try await queries.resolve(bad)
-        guard let goodPackages = g.packages else { throw TidemarkError(.notFound, "--good \(good): the store has no packages for state \(g.resolved.state.short)") }
-        guard let badPackages = b.packages else { throw TidemarkError(.notFound, "--bad \(bad): the store has no packages for state \(b.resolved.state.short)") }
+        let g = try await source.show(good), b = try await source.show(bad)
+        let goodState = PackageState(g.packages.map { $0.package(format: .rpm) }), badPackages = b.packages.map { $0.package(format: .rpm) }
         var times: [String: Int64] = [:]
-        if let h = b.resolved.host, let at = b.resolved.at { times = try await history.installTimes(host: h, at: at) }
-        let groups = BisectGroup.between(good: goodPackages, bad: badPackages, times: times)
+        for (p, shown) in zip(badPackages, b.packages) { if let t = shown.installTime { times[p.identityKey] = t.seconds } }
+        let groups = BisectGroup.between(good: goodState.packages, bad: badPackages, times: times)
         guard !groups.isEmpty else {
-            throw TidemarkError(.invalidArgument, "--good \(good) and --bad \(bad) are the same state (\(g.resolved.state.short)): nothing to bisect")
+            throw TidemarkError(.invalidArgument, "--good \(good) and --bad \(bad) are the same state (\(g.state.state.short)): nothing to bisect")
         }
         // every file a step may install, before the root is touched
-        _ = try await archive.files(for: groups.flatMap { $0.added + $0.removed })
+        try await source.requireArchived(groups.flatMap { $0.added + $0.removed })
         let inventory = try HostCollector.collect(root: root)
         guard inventory.format == .rpm else {
             throw TidemarkError(.invalidArgument, "\(root): bisection installs its steps with zypper, but this root's packages are \(inventory.format.rawValue) packages")
         }
         let original = PackageState(inventory.packages.map(\.package))
-        try await history.storeStates([original], bases: [nil])
+        try await history.storeStates([goodState, original], bases: [nil, nil])
         var options = BisectOptions(groups: groups.count, flaky: flaky, flakeRate: flakeRate)
         if let confidence { options.confidence = confidence }
         let session = BisectSession(
-            good: good, bad: bad, goodState: g.resolved.state, badState: b.resolved.state, host: host ?? b.resolved.host ?? g.resolved.host ?? "bisect", target: .root(root), original: original.id, test: test,
+            good: good, bad: bad, goodState: goodState.id, badState: b.state.state, host: host ?? b.state.host ?? g.state.host ?? "bisect", target: .root(root), original: original.id, test: test,
             timeout: timeout, options: options, groups: groups, createdAt: now())
         return try await culprits.createBisect(session)
     }
@@ -107,7 +107,7 @@ public struct BisectRunner: Sendable {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let (report, _) = try await HostRollback.run(
             root: root, host: session.host, target: target.packages, targetID: target.id, dryRun: false, work: work, source: .snapshot, now: now,
-            repository: { packages, dir in try await archive.localRepository(for: packages, in: dir) })
+            repository: { packages, dir in try await source.repository(for: packages, in: dir, now: now()) })
         func record(_ outcome: BisectOutcome, _ status: Int32?, _ note: String) -> StepResult {
             .recorded(BisectStepRecord(
                 session: session.id, seq: seq, groups: request.groups, purpose: request.purpose, outcome: outcome, exitStatus: status,
@@ -149,7 +149,7 @@ public struct BisectRunner: Sendable {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let (report, _) = try await HostRollback.run(
             root: root, host: session.host, target: original, targetID: session.original, dryRun: false, work: work, source: .snapshot, now: now,
-            repository: { packages, dir in try await archive.localRepository(for: packages, in: dir) })
+            repository: { packages, dir in try await source.repository(for: packages, in: dir, now: now()) })
         if report.status != .failed {
             try await culprits.setBisectStatus(id: session.id, .reset, report: session.report, message: session.message, now: now())
         }

@@ -194,6 +194,43 @@ enum OpenAPIDocument {
         ],
         "type": "object"
       },
+      "BisectSuggestion": {
+        "description": "the bisection that separates tied suspects: on one failing host, from the observation before their changes to the first failure",
+        "properties": {
+          "bad": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "command": {
+            "description": "the tidemark bisect start command that runs it",
+            "type": "string"
+          },
+          "good": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "sources": {
+            "description": "the tied source packages",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          }
+        },
+        "required": [
+          "host",
+          "good",
+          "bad",
+          "sources",
+          "command"
+        ],
+        "type": "object"
+      },
       "ChangelogEntry": {
         "properties": {
           "author": {
@@ -1680,6 +1717,359 @@ enum OpenAPIDocument {
           "release",
           "evr",
           "arch"
+        ],
+        "type": "object"
+      },
+      "Signal": {
+        "description": "evidence that a host was failing or healthy at a moment",
+        "properties": {
+          "at": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "externalID": {
+            "description": "the same evidence is stored once per externalID (openqa:URL); absent when none",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "reason": {
+            "description": "why (an openQA job's reason); absent when none",
+            "type": "string"
+          },
+          "source": {
+            "description": "where it came from: api, manual, openqa",
+            "type": "string"
+          },
+          "status": {
+            "$ref": "#/components/schemas/SignalStatus"
+          }
+        },
+        "required": [
+          "host",
+          "at",
+          "status",
+          "source"
+        ],
+        "type": "object"
+      },
+      "SignalBatch": {
+        "properties": {
+          "signals": {
+            "items": {
+              "$ref": "#/components/schemas/SignalInput"
+            },
+            "maxItems": 10000,
+            "type": "array"
+          }
+        },
+        "required": [
+          "signals"
+        ],
+        "type": "object"
+      },
+      "SignalImportResult": {
+        "properties": {
+          "duplicates": {
+            "description": "signals whose externalID was already stored: not stored again",
+            "type": "integer"
+          },
+          "failing": {
+            "description": "failing signals recorded",
+            "type": "integer"
+          },
+          "healthy": {
+            "description": "healthy signals recorded",
+            "type": "integer"
+          },
+          "recorded": {
+            "description": "signals stored",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "recorded",
+          "duplicates",
+          "failing",
+          "healthy"
+        ],
+        "type": "object"
+      },
+      "SignalInput": {
+        "description": "a signal as clients send it",
+        "properties": {
+          "at": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "externalID": {
+            "description": "1 to 1000 characters; a signal whose externalID is already stored is a duplicate",
+            "maxLength": 1000,
+            "minLength": 1,
+            "nullable": true,
+            "type": "string"
+          },
+          "host": {
+            "description": "host name: 1 to 253 characters, no spaces, control characters, '/' or '@'",
+            "type": "string"
+          },
+          "reason": {
+            "description": "why; kept up to 2000 characters, empty means none",
+            "nullable": true,
+            "type": "string"
+          },
+          "source": {
+            "default": "api",
+            "description": "1 to 64 characters",
+            "maxLength": 64,
+            "minLength": 1,
+            "nullable": true,
+            "type": "string"
+          },
+          "status": {
+            "$ref": "#/components/schemas/SignalStatus"
+          }
+        },
+        "required": [
+          "host",
+          "at",
+          "status"
+        ],
+        "type": "object"
+      },
+      "SignalStatus": {
+        "enum": [
+          "failing",
+          "healthy"
+        ],
+        "type": "string"
+      },
+      "Suspect": {
+        "description": "a source package's changes as an explanation of the failures",
+        "properties": {
+          "changes": {
+            "description": "the distinct changes (name from \u2192 to)",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          },
+          "contradictions": {
+            "description": "healthy hosts that had the change while healthy",
+            "items": {
+              "$ref": "#/components/schemas/SuspectContradiction"
+            },
+            "type": "array"
+          },
+          "fits": {
+            "description": "failing hosts where it changed in the window before their first failure",
+            "items": {
+              "$ref": "#/components/schemas/SuspectFit"
+            },
+            "type": "array"
+          },
+          "healthyWithout": {
+            "description": "hosts with healthy signals that never had it while healthy",
+            "type": "integer"
+          },
+          "medianLag": {
+            "description": "seconds from the change to the first failure, the median over fits",
+            "format": "int64",
+            "type": "integer"
+          },
+          "missing": {
+            "description": "failing hosts where it did not change in the window before their first failure",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          },
+          "rank": {
+            "description": "1 for the best",
+            "type": "integer"
+          },
+          "score": {
+            "description": "0 to 1: the share of hosts it explains",
+            "format": "double",
+            "type": "number"
+          },
+          "source": {
+            "description": "source package name",
+            "type": "string"
+          },
+          "tiedWith": {
+            "description": "suspects with exactly the same evidence",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          }
+        },
+        "required": [
+          "rank",
+          "source",
+          "score",
+          "changes",
+          "fits",
+          "missing",
+          "contradictions",
+          "healthyWithout",
+          "tiedWith"
+        ],
+        "type": "object"
+      },
+      "SuspectContradiction": {
+        "description": "a host that reported healthy with the suspect's change installed",
+        "properties": {
+          "at": {
+            "description": "the host's first healthy signal with the change present: UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "healthySignals": {
+            "description": "its healthy signals with the change present",
+            "type": "integer"
+          },
+          "host": {
+            "type": "string"
+          },
+          "package": {
+            "description": "the package it had: name evr arch",
+            "type": "string"
+          }
+        },
+        "required": [
+          "host",
+          "at",
+          "healthySignals",
+          "package"
+        ],
+        "type": "object"
+      },
+      "SuspectFit": {
+        "description": "a failing host on which the suspect changed before its first failure",
+        "properties": {
+          "change": {
+            "description": "the host's changes of this source (name from \u2192 to, ...)",
+            "type": "string"
+          },
+          "changedAt": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "firstFailure": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "lag": {
+            "description": "seconds from the change to the first failure",
+            "format": "int64",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "host",
+          "changedAt",
+          "firstFailure",
+          "lag",
+          "change"
+        ],
+        "type": "object"
+      },
+      "SuspectOnset": {
+        "description": "a failing host's first failing signal in the period",
+        "properties": {
+          "at": {
+            "description": "UTC time, ISO 8601 (2025-01-21T10:00:00Z)",
+            "format": "date-time",
+            "type": "string"
+          },
+          "host": {
+            "type": "string"
+          },
+          "reason": {
+            "description": "absent when the signal has none",
+            "type": "string"
+          }
+        },
+        "required": [
+          "host",
+          "at"
+        ],
+        "type": "object"
+      },
+      "SuspectReport": {
+        "properties": {
+          "bisect": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/BisectSuggestion"
+              }
+            ],
+            "description": "present only when several suspects tie"
+          },
+          "failing": {
+            "description": "each failing host's first failure, by host",
+            "items": {
+              "$ref": "#/components/schemas/SuspectOnset"
+            },
+            "type": "array"
+          },
+          "failingSignals": {
+            "description": "failing signals that count (matching reason)",
+            "type": "integer"
+          },
+          "healthyHosts": {
+            "description": "hosts with healthy signals in the period (and an observation at or before one)",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          },
+          "healthySignals": {
+            "type": "integer"
+          },
+          "suspects": {
+            "description": "best first",
+            "items": {
+              "$ref": "#/components/schemas/Suspect"
+            },
+            "type": "array"
+          },
+          "tie": {
+            "description": "the top suspects when several fit equally; empty otherwise",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          },
+          "verdict": {
+            "description": "the conclusion, for people",
+            "type": "string"
+          },
+          "window": {
+            "description": "seconds",
+            "format": "int64",
+            "type": "integer"
+          }
+        },
+        "required": [
+          "window",
+          "failing",
+          "healthyHosts",
+          "failingSignals",
+          "healthySignals",
+          "suspects",
+          "tie",
+          "verdict"
         ],
         "type": "object"
       },
@@ -4528,6 +4918,207 @@ enum OpenAPIDocument {
         "summary": "Show a state",
         "tags": [
           "read"
+        ]
+      }
+    },
+    "/api/v1/signals": {
+      "get": {
+        "description": "Signals in time order (tidemark signal list --json). Reader and admin tokens.",
+        "operationId": "signals",
+        "parameters": [
+          {
+            "description": "ISO 8601 (2025-01-21, 2025-01-21T10:00:00Z) or relative to the server's clock (-30m, -2h, -3d, -1w)",
+            "in": "query",
+            "name": "since",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "ISO 8601 (2025-01-21, 2025-01-21T10:00:00Z) or relative to the server's clock (-30m, -2h, -3d, -1w)",
+            "in": "query",
+            "name": "until",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "only this host's signals",
+            "in": "query",
+            "name": "host",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "items": {
+                    "$ref": "#/components/schemas/Signal"
+                  },
+                  "type": "array"
+                }
+              }
+            },
+            "description": "signals"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "List signals",
+        "tags": [
+          "culprits"
+        ]
+      },
+      "post": {
+        "description": "Records failing and healthy signals, all or none: a bad signal refuses the request and the message names it (signals[1].host). A signal whose externalID is already stored counts as a duplicate and is not stored again. At most 10000 signals per request. Admin tokens, or a host token for its own host only.",
+        "operationId": "recordSignals",
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/SignalBatch"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SignalImportResult"
+                }
+              }
+            },
+            "description": "recorded"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "408": {
+            "$ref": "#/components/responses/RequestTimeout"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Record signals",
+        "tags": [
+          "culprits"
+        ]
+      }
+    },
+    "/api/v1/suspects": {
+      "get": {
+        "description": "The source packages whose changes best explain the failing signals of the window before at: changed on failing hosts before their first failure, absent from hosts while they were healthy (tidemark suspects --json). Reader and admin tokens.",
+        "operationId": "suspects",
+        "parameters": [
+          {
+            "description": "only failing signals whose reason matches this regular expression (ICU syntax) count",
+            "in": "query",
+            "name": "reason",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "default 48h, at most 3650d: a duration (90m, 48h, 2d; a bare number is seconds). Signals of the window before at are read; changes count in the window before a host's first failure",
+            "in": "query",
+            "name": "window",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "default now: ISO 8601 (2025-01-21, 2025-01-21T10:00:00Z) or relative to the server's clock (-30m, -2h, -3d, -1w)",
+            "in": "query",
+            "name": "at",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "the health command to quote in the suggested bisect command",
+            "in": "query",
+            "name": "test",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SuspectReport"
+                }
+              }
+            },
+            "description": "suspects"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "basic": []
+          }
+        ],
+        "summary": "Suspects",
+        "tags": [
+          "culprits"
         ]
       }
     },

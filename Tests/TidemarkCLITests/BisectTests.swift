@@ -142,6 +142,33 @@ import TidemarkTestSupport
         #expect(r.stderrText.contains("flake rate"), "\(r.stderrText)")
     }
 
+    /// A host has neither the history nor the archive: it bisects through the server (refs from
+    /// `/api/v1/show`, package files from its archive), keeping only the session in its own store.
+    @Test func aHostBisectsThroughTheServer() throws {
+        let lab = try PackageLab("bisect-remote", names: Self.eight)
+        let root = try Self.updatedRoot(lab)
+        let before = try Self.binaries(root)
+        let reader = lab.dir.path("reader.token")
+        try FileSystem.write(try lab.tm.check(["token", "create", "--role", "reader"]).trimmed + "\n", to: reader)
+        let server = try ServerProcess(lab.tm, db: lab.tm.db, log: lab.dir.path("server.log"), archive: lab.dir.path("archive"), arguments: ["--mirror-interval", "0", "--rollout-interval", "0"])
+        try server.start()
+        defer { _ = server.stop() }
+        // the host's own store: empty, and no archive beside it
+        let local = ["--server", server.url, "--token-file", reader, "--db", lab.dir.path("host.sqlite"), "--archive", lab.dir.path("host-archive")]
+        let test = PackageLab.test(broken: [("pkg-e", "2.0")])
+        let r = try Subprocess.run(lab.tm.path, ["bisect", "start", "--good", "lab1@" + Self.t0, "--bad", "lab1@" + Self.t1, "--root", root.path, "--test", test, "--json"] + local)
+        #expect(r.status == 0, "\(r.stderrText)")
+        let v = try Self.view(r)
+        #expect(v.culprits.map(\.source) == ["pkg-e"])
+        #expect(v.session.report!.runs <= v.bound)
+        #expect(!FileManager.default.fileExists(atPath: lab.dir.path("host-archive")), "nothing archived on the host")
+        let reset = try Subprocess.run(lab.tm.path, ["bisect", "reset"] + local)
+        #expect(reset.status == 0, "\(reset.stderrText)")
+        #expect(try Self.binaries(root) == before)
+        // the server's store has no bisection: it lives on the host
+        #expect(try lab.tm.check(["bisect", "list"] + lab.archive).split(separator: "\n").count == 1)
+    }
+
     /// Refusals before anything is touched: bad flags, the same state twice, a package the
     /// archive lacks.
     @Test func refusalsNameWhatIsWrong() throws {

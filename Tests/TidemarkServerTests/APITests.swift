@@ -27,6 +27,7 @@ import TidemarkTestSupport
                 "/api/v1/rollouts", "/api/v1/rollouts/{id}", "/api/v1/rollouts/{id}/log", "/api/v1/rollouts/{id}/explain",
                 "/api/v1/rollouts/{id}/approve", "/api/v1/rollouts/{id}/pause", "/api/v1/rollouts/{id}/resume", "/api/v1/rollouts/{id}/abort",
                 "/api/v1/rollouts/{id}/waivers", "/api/v1/waivers/{id}", "/api/v1/labels", "/api/v1/hosts/{host}/labels/{key}",
+                "/api/v1/signals", "/api/v1/suspects",
             ])
             // Every operation but the three open ones takes a bearer token or basic authentication.
             let schemes = (((doc.json as? [String: Any])?["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]).map { Set($0.keys) }

@@ -1,24 +1,35 @@
 import ArgumentParser
 import Foundation
 import TidemarkArchive
+import TidemarkClient
 import TidemarkCore
 import TidemarkCulprits
 import TidemarkStore
 
-/// The store, archive and runner a bisection command works with (bisections run here, on a
-/// root of this machine, with the archive's files).
+/// The store, the source and the runner a bisection command works with. A bisection runs here,
+/// on a root of this machine, and its session lives in the local `--db`; refs and package files
+/// come from that store and `--archive`, or from `--server` (on a host, which has neither).
 struct BisectAccess: ParsableArguments {
     @OptionGroup var store: StoreOptions
     @OptionGroup var archive: ArchiveOptions
+    @OptionGroup var remote: ServerOptions
 
     func with<T>(json: Bool = false, _ body: (BisectRunner, any CulpritStore) async throws -> T) async throws -> T {
-        try await store.with { s in
-            let culprits = SQLCulpritStore(backend: s.backend)
-            // progress goes to stderr when stdout carries JSON
-            let runner = BisectRunner(
-                history: s, culprits: culprits, archive: archive.open(on: s), queries: StoreOptions.queries(s), now: { Clock.now() },
-                log: { line in json ? Output.warn(line) : Output.line(line) })
-            return try await body(runner, culprits)
+        let client = try remote.client()
+        do {
+            let r = try await store.with { s in
+                let culprits = SQLCulpritStore(backend: s.backend)
+                let source: any BisectSource = client.map { RemoteBisectSource(client: $0) }
+                    ?? LocalBisectSource(queries: StoreOptions.queries(s), archive: archive.open(on: s))
+                // progress goes to stderr when stdout carries JSON
+                let runner = BisectRunner(history: s, culprits: culprits, source: source, now: { Clock.now() }, log: { line in json ? Output.warn(line) : Output.line(line) })
+                return try await body(runner, culprits)
+            }
+            await client?.shutdown()
+            return r
+        } catch {
+            await client?.shutdown()
+            throw error
         }
     }
 
@@ -55,6 +66,10 @@ struct BisectCommand: AsyncParsableCommand {
             --confidence. When no single change fails alone but the whole set does, delta \
             debugging finds a minimal failing combination. Every run is stored as it happens: an \
             interrupted bisection continues with `tidemark bisect run`.
+
+            The session is kept in the local --db. Refs and package files come from that store \
+            and --archive, or, with --server, from a Tidemark server: on a worker, `tidemark \
+            bisect start --server URL --host WORKER …` bisects the worker itself.
             """,
         subcommands: [Start.self, Run.self, Status.self, Log.self, Reset.self, List.self])
 
@@ -94,7 +109,7 @@ struct BisectCommand: AsyncParsableCommand {
                     try Observation.validateHostName(host)
                     let me = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "localhost"
                     guard host == me else {
-                        throw TidemarkError(.invalidArgument, "--host \(host): bisection installs its steps on this machine (\(me)); run it on \(host), or use --root DIR for a root of \(host) mounted here")
+                        throw TidemarkError(.invalidArgument, "--host \(host): bisection installs its steps on this machine (\(me)); run it on \(host) (with --server URL), or use --root DIR for a root of \(host) mounted here")
                     }
                 }
                 var flakeRate: Double?

@@ -8,8 +8,8 @@ private struct Session {
     var report: BisectReport
 }
 
-private func drive(_ options: BisectOptions, seed: UInt64 = 1, limit: Int = 5000, oracle: (BisectRequest, inout BisectSimulation.SplitMix64) -> BisectOutcome) -> Session {
-    var rng = BisectSimulation.SplitMix64(seed: seed)
+private func drive(_ options: BisectOptions, seed: UInt64 = 1, limit: Int = 5000, oracle: (BisectRequest, inout SplitMix64) -> BisectOutcome) -> Session {
+    var rng = SplitMix64(seed: seed)
     var requests: [BisectRequest] = [], runs: [BisectRun] = []
     while runs.count < limit {
         switch BisectSearch.next(options, runs: runs) {
@@ -24,12 +24,12 @@ private func drive(_ options: BisectOptions, seed: UInt64 = 1, limit: Int = 5000
 }
 
 /// Fails iff every group of `failing` is applied (deterministic).
-private func needs(_ failing: Set<Int>) -> (BisectRequest, inout BisectSimulation.SplitMix64) -> BisectOutcome {
+private func needs(_ failing: Set<Int>) -> (BisectRequest, inout SplitMix64) -> BisectOutcome {
     { request, _ in failing.isSubset(of: request.groups) ? .bad : .good }
 }
 
 /// Fails iff every group of `failing` is applied, and otherwise with probability `flake`.
-private func flaky(_ failing: Set<Int>, _ flake: Double) -> (BisectRequest, inout BisectSimulation.SplitMix64) -> BisectOutcome {
+private func flaky(_ failing: Set<Int>, _ flake: Double) -> (BisectRequest, inout SplitMix64) -> BisectOutcome {
     { request, rng in failing.isSubset(of: request.groups) || rng.unit() < flake ? .bad : .good }
 }
 
@@ -151,12 +151,12 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
     }
 
     @Test func randomSkipsNeverMisleadTheSearch() {
-        var rng = BisectSimulation.SplitMix64(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         for _ in 0..<300 {
             let n = 1 + rng.below(40), culprit = rng.below(n), salt = rng.next()
             let s = drive(BisectOptions(groups: n)) { request, _ in
                 // a fixed third of the prefixes cannot be judged
-                var h = BisectSimulation.SplitMix64(seed: salt ^ UInt64(request.groups.count) &* 0x9E37_79B9)
+                var h = SplitMix64(seed: salt ^ UInt64(request.groups.count) &* 0x9E37_79B9)
                 if request.purpose == .search && h.below(3) == 0 { return h.below(2) == 0 ? .skip : .uninstallable }
                 return request.groups.contains(culprit) ? .bad : .good
             }
@@ -227,7 +227,7 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
     }
 
     @Test func deterministicSessionsReplay() {
-        let cases: [(BisectOptions, (BisectRequest, inout BisectSimulation.SplitMix64) -> BisectOutcome)] = [
+        let cases: [(BisectOptions, (BisectRequest, inout SplitMix64) -> BisectOutcome)] = [
             (BisectOptions(groups: 37), needs([23])),
             (BisectOptions(groups: 16), needs([2, 9])),
             (BisectOptions(groups: 9), { _, _ in .good }),
@@ -259,7 +259,7 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
 
     @Test func flakyAccuracyAtTwentyPercent() {
         let options = BisectOptions(groups: 32, flaky: true)
-        var master = BisectSimulation.SplitMix64(seed: 0xB15E_C7)
+        var master = SplitMix64(seed: 0xB15E_C7)
         var correct = 0
         for _ in 0..<200 {
             let seed = master.next()
@@ -301,7 +301,7 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
         #expect(abs((progress.flakeEstimate ?? 0) - 0.2) < 0.02, "\(progress)")
         // and in sessions: near the truth at 0.2, and pulled up from the prior by a flakier test
         func meanEstimate(_ flake: Double) -> Double {
-            var master = BisectSimulation.SplitMix64(seed: 77)
+            var master = SplitMix64(seed: 77)
             var total = 0.0
             for _ in 0..<100 {
                 let t = BisectSimulation.trial(options: BisectOptions(groups: 64, flaky: true), flakeRate: flake, seed: master.next())
@@ -352,7 +352,7 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
     @Test func flakySearchRoutesAroundUnresolvedSets() {
         // every prefix of 3, 6, 9, ... groups cannot be installed: [0...19] (20 groups) separates
         // 19 from 20, nothing separates 20 from 21 ([0...20] has 21)
-        func oracle(_ culprit: Int) -> (BisectRequest, inout BisectSimulation.SplitMix64) -> BisectOutcome {
+        func oracle(_ culprit: Int) -> (BisectRequest, inout SplitMix64) -> BisectOutcome {
             { request, rng in
                 if request.groups.count > 1 && request.groups.count % 3 == 0 && request.groups.count < 32 { return .uninstallable }
                 return request.groups.contains(culprit) || rng.unit() < 0.2 ? .bad : .good
@@ -430,7 +430,7 @@ private func replays(_ options: BisectOptions, _ s: Session) -> Bool {
     }
 
     @Test func splitMixIsUniformEnough() {
-        var rng = BisectSimulation.SplitMix64(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var counts = [Int](repeating: 0, count: 10)
         for _ in 0..<100_000 { counts[rng.below(10)] += 1 }
         #expect(counts.allSatisfy { abs($0 - 10_000) < 500 }, "\(counts)")

@@ -28,7 +28,7 @@ import TidemarkTestSupport
     }
 
     @Test func matchMd5sumAndSha1sumOnEveryLengthAroundBlockBoundaries() throws {
-        var rng = SplitMix(seed: 0x5ad1)
+        var rng = SplitMix64(seed: 0x5ad1)
         let lengths = Array(0...130) + [1000, 4095, 4096, 65_537]
         for n in lengths {
             let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

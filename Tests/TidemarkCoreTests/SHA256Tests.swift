@@ -7,7 +7,7 @@ import TidemarkTestSupport
 /// State ids are SHA-256 content addresses: the native implementation must agree with coreutils.
 @Suite struct SHA256Tests {
     @Test func matchesSha256sumOnEveryLengthAroundBlockBoundaries() throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let lengths = Array(0...130) + [1000, 4095, 4096, 65_537]
         for n in lengths {
             let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

@@ -304,8 +304,8 @@ import TidemarkTestSupport
 
 // MARK: - Deterministic pair generators
 
-// SplitMix (TidemarkTestSupport) is seedable and the same on every platform and run.
-private extension SplitMix {
+// SplitMix64 (TidemarkCore) is seedable and the same on every platform and run.
+private extension SplitMix64 {
     /// True with probability p/100.
     mutating func percent(_ p: Int) -> Bool { below(100) < p }
     mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
@@ -315,7 +315,7 @@ private extension SplitMix {
 /// mostly a near-copy (one character changed, inserted or removed, a telling suffix, a padded
 /// digit) so that equal and almost-equal pairs, where the subtle rules decide, are common.
 private protocol PairGenerator {
-    var rng: SplitMix { get set }
+    var rng: SplitMix64 { get set }
     mutating func make() -> String
     /// Characters a mutation may insert or substitute.
     var mutationAlphabet: [Character] { get }
@@ -373,8 +373,8 @@ private extension PairGenerator {
 /// letter segments with `.`, `_`, `+`, `~`, `^`, repeated and non-ASCII separators, and
 /// releases (also empty or with extra dashes). Never empty and never with whitespace.
 private struct RPMPairGenerator: PairGenerator {
-    var rng: SplitMix
-    init(seed: UInt64) { rng = SplitMix(seed: seed) }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     let mutationAlphabet: [Character] = Array("0123456789.~^_+aAbzZ:-é")
     let suffixes = ["~", "^", ".0", "0", "a", "~rc1", "^git1", ".", "-1", "_", "-", "~~", "^^", ".a"]
@@ -427,8 +427,8 @@ private struct RPMPairGenerator: PairGenerator {
 /// upstream of digit and letter runs with `.`, `+`, `~`, `-`, `:` (and the warned-about `_`,
 /// non-ASCII, leading letter), revisions with `.`, `+`, `~`; a few percent invalid on purpose.
 private struct DebianPairGenerator: PairGenerator {
-    var rng: SplitMix
-    init(seed: UInt64) { rng = SplitMix(seed: seed) }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     let mutationAlphabet: [Character] = Array("0123456789.~+aAbzZ-é")
     let suffixes = ["~", ".0", "0", "a", "~rc1", "+b1", ".", "-1", "-0", "~~", "+", "-1~bpo1"]

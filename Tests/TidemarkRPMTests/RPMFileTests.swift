@@ -199,7 +199,7 @@ import TidemarkTestSupport
     @Test func largePayloadIsStreamed() throws {
         let tmp = try TemporaryDirectory("rpmfile-large")
         defer { tmp.remove() }
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let big = String((0..<3_300_000).map { _ in Character(Unicode.Scalar(UInt8(97 + rng.below(26)))) })
         let rpms = try RPMBuilder(directory: tmp.path("build")).build(
             RPMSpec(name: "bigfile", version: "1", files: [PackageFile("/usr/share/big", contents: big)]))
@@ -530,7 +530,7 @@ import TidemarkTestSupport
         let tmp = try TemporaryDirectory("rpmfile-random")
         defer { tmp.remove() }
         let (_, bytes) = try Self.builtRPM(tmp)
-        var rng = SplitMix(seed: 0x0f11_e5ed)
+        var rng = SplitMix64(seed: 0x0f11_e5ed)
         var accepted = 0
         for round in 0..<1500 {
             var b = bytes

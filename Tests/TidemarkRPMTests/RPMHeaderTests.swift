@@ -181,7 +181,7 @@ import TidemarkTestSupport
     @Test func randomCorruptionThrowsOrParsesButNeverCrashes() throws {
         let blob = try Self.realBlob()
         let indexEnd = 8 + Int(blob[0..<4].reduce(0) { $0 << 8 | Int($1) }) * 16
-        var rng = SplitMix(seed: 0x71de_4a11)
+        var rng = SplitMix64(seed: 0x71de_4a11)
         var rejected = 0, parsed = 0
         for round in 0..<3000 {
             var b = blob

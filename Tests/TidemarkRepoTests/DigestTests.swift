@@ -10,7 +10,7 @@ import TidemarkTestSupport
 @Suite struct DigestTests {
     @Test(arguments: [0, 1, 55, 56, 63, 64, 65, 1000, 100_003])
     func bulkSHA256MatchesSha256sumAndTheCore(length: Int) throws {
-        var rng = SplitMix(seed: UInt64(length))
+        var rng = SplitMix64(seed: UInt64(length))
         let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let tool = try Subprocess.check("/usr/bin/sha256sum", ["-b"], input: Data(bytes))
         let expected = String(tool.stdoutText.prefix(64))

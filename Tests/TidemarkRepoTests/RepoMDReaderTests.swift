@@ -147,7 +147,7 @@ import TidemarkTestSupport
         let primaryRecord = try #require(md.records.first)
         let gz = try #require(md.files[primaryRecord.href])
         let xml = try gunzip(gz)
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let specials = Array("<>&;\"'/=![]-?#x".utf8)
         for round in 0..<3000 {
             var doc = round % 4 == 3 ? gz : xml

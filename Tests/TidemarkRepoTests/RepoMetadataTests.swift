@@ -289,7 +289,7 @@ enum Fabricated {
 
     /// Like RPMBuilder.buildMany's: empty noarch packages (about 1.2 kB of XML each).
     static func tiny(_ n: Int) -> [RepoPackage] {
-        var rng = SplitMix(seed: 9)
+        var rng = SplitMix64(seed: 9)
         return (0..<n).map { i in
             let name = "bench-" + String(repeating: "0", count: max(0, 5 - String(i).count)) + String(i)
             let pkgid = (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()
@@ -302,7 +302,7 @@ enum Fabricated {
     }
 
     static func packages(_ n: Int) -> [RepoPackage] {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         return (0..<n).map { i in
             let name = "pkg-\(i)"
             let pkgid = (0..<4).map { _ in String(rng.next(), radix: 16) }.joined()

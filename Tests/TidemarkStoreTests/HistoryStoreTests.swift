@@ -248,7 +248,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// install times must match what the observations say, whatever the insertion order.
     @Test(arguments: Backend.allCases, [1, 2, 3, 4] as [UInt64]) func spansMatchBruteForceForAnyInsertionOrder(backend: Backend, seed: UInt64) async throws {
         try await withStore(backend) { store, _ in
-            var rng = SplitMix(seed: seed)
+            var rng = SplitMix64(seed: seed)
             let names = (0..<12).map { "pkg\($0)" }
             var all: [Observation] = []
             for h in 0..<4 {

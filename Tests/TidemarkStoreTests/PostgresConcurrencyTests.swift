@@ -14,7 +14,7 @@ import TidemarkTestSupport
 
     /// A fleet with changes, removals and heartbeats (repeated states), hosts interleaved in time.
     static func fleet(seed: UInt64, hosts: Int, steps: Int) -> [Observation] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let names = (0..<16).map { "pkg\($0)" }
         var all: [Observation] = []
         for h in 0..<hosts {
@@ -34,7 +34,7 @@ import TidemarkTestSupport
     }
 
     /// `observations` in random order, cut into random batches of 1–6.
-    static func batches(_ observations: [Observation], rng: inout SplitMix) -> [[Observation]] {
+    static func batches(_ observations: [Observation], rng: inout SplitMix64) -> [[Observation]] {
         var order = observations
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
         var out: [[Observation]] = []
@@ -74,7 +74,7 @@ import TidemarkTestSupport
         let (a, b) = try await (openA, openB)
 
         let all = Self.fleet(seed: seed, hosts: 6, steps: 12)
-        var rng = SplitMix(seed: seed &* 31)
+        var rng = SplitMix64(seed: seed &* 31)
         // Both "processes" get every observation (agents retry against another server), each in
         // its own order and batching, plus a few repeats of the same batches.
         let forA = Self.batches(all, rng: &rng), forB = Self.batches(all, rng: &rng)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SQLKit
 import TidemarkCore
+import TidemarkCulprits
 import TidemarkHosts
 import TidemarkStore
 
@@ -178,6 +179,24 @@ struct BenchCommand: AsyncParsableCommand {
             for _ in 0..<22 {
                 diffTimes.append(try await BenchCommand.seconds { diffChanges = try await queries.diff(a, b).changes.count })
             }
+            // suspects: the hosts that took the last day's update of one package fail, the others
+            // stay healthy; the whole fleet's evidence ranked (that day's updates arrived together,
+            // so they tie: what the ranking can honestly say)
+            let culprit = gen.churnedName(day: days - 1)
+            let signalAt = Timestamp(seconds: start.seconds + Int64(days - 1) * 86400 + 72000)
+            let seen = try await queries.whereIs(culprit, at: .absolute(signalAt))
+            let newest = seen.versions.max { RPMVersion.compareEVRStrings($0.evr, $1.evr) < 0 }
+            let failing = Set(newest?.hosts ?? [])
+            let culprits = SQLCulpritStore(backend: store.backend)
+            let allHosts = seen.versions.flatMap(\.hosts) + seen.absent
+            _ = try await culprits.recordSignals(allHosts.map { Signal(host: $0, at: signalAt, status: failing.contains($0) ? .failing : .healthy, source: "bench") }, now: signalAt)
+            var suspectTimes: [Double] = []
+            var report: SuspectReport?
+            for _ in 0..<5 {
+                suspectTimes.append(try await BenchCommand.seconds {
+                    report = try await SuspectFinder(history: store, culprits: culprits).report(reason: nil, window: 48 * 3600, at: signalAt)
+                })
+            }
             try await store.close()
             let distinct = gen.distinctStates
             Output.line("fleet: \(hosts) hosts x ~\(packages) packages x \(days) daily observations, churn \(churn)/day, \(roles) roles\(uniqueHosts ? ", unique host packages" : "")")
@@ -185,6 +204,9 @@ struct BenchCommand: AsyncParsableCommand {
             Output.line("ingest (store.record only): \(String(format: "%.1f s", ingest)) (\(String(format: "%.0f", Double(observations) / ingest)) observations/s); generating states: \(String(format: "%.1f s", generate))")
             Output.line("store size: \(String(format: "%.1f MiB", Double(size) / 1_048_576)); naive table (scaled from \(sample) hosts): \(String(format: "%.1f MiB", naiveSize / 1_048_576)); ratio 1/\(String(format: "%.0f", naiveSize / Double(size)))")
             Output.line("where \(name) at day \(days / 2): median \(BenchCommand.ms(BenchCommand.median(Array(whereTimes.dropFirst())))), cold \(BenchCommand.ms(whereTimes[0])) (\(whereHosts) hosts)")
+            let source = gen.package(gen.churned[days - 1]?.first ?? 0, version: 0).sourceName
+            let rank = report?.suspects.first { $0.source == source }
+            Output.line("suspects (\(failing.count) failing, \(allHosts.count - failing.count) healthy hosts, \(report?.suspects.count ?? 0) suspects): median \(BenchCommand.ms(BenchCommand.median(Array(suspectTimes.dropFirst())))), cold \(BenchCommand.ms(suspectTimes[0])); the culprit's source ranked \(rank.map { "#\($0.rank), score \(String(format: "%.2f", $0.score)), tied with \($0.tiedWith.count)" } ?? "not at all")")
             Output.line("diff host0003 day 20 -> day 40: median \(BenchCommand.ms(BenchCommand.median(Array(diffTimes.dropFirst())))), cold \(BenchCommand.ms(diffTimes[0])) (\(diffChanges) changes)")
         }
     }

@@ -6,7 +6,8 @@
 # peak memory for one collection of a 3,000-package rpm root (built by scripts/bench.sh's recipe).
 #   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60",
 #   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals),
-#   TIDEMARK_BIN=path (use that release binary instead of building one)
+#   TIDEMARK_BIN=path (use that release binary instead of building one),
+#   BENCH_BACKENDS="sqlite postgresql" (which to run), BENCH_PASSES="closed open" (which passes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -33,18 +34,26 @@ run_load() { # $1 = label, $2 = --db value
   "$tidemark" server --db "$db" --listen "127.0.0.1:$port" 2> "$work/server-$1.log" &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  echo "== bench load: $1, closed loop (capacity)"
-  "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" ${BENCH_LOAD_ARGS:-}
-  echo "== bench load: $1, open loop at the goal rates (latency at that load)"
-  "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" \
-    --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" ${BENCH_LOAD_ARGS:-}
-  awk '{printf "server CPU (both passes): %.1f s user, %.1f s system\n", $14/100, $15/100}' "/proc/$server_pid/stat"
+  if [[ " ${BENCH_PASSES:-closed open} " == *" closed "* ]]; then
+    echo "== bench load: $1, closed loop (capacity)"
+    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" ${BENCH_LOAD_ARGS:-}
+  fi
+  if [[ " ${BENCH_PASSES:-closed open} " == *" open "* ]]; then
+    echo "== bench load: $1, open loop at the goal rates (latency at that load)"
+    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" \
+      --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" ${BENCH_LOAD_ARGS:-}
+  fi
+  awk '{printf "server CPU (all passes): %.1f s user, %.1f s system\n", $14/100, $15/100}' "/proc/$server_pid/stat"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 }
 
-rm -f "$work"/load.sqlite*
-run_load sqlite "$work/load.sqlite"
+backends=" ${BENCH_BACKENDS:-sqlite postgresql} "
+if [[ "$backends" == *" sqlite "* ]]; then
+  rm -f "$work"/load.sqlite*
+  run_load sqlite "$work/load.sqlite"
+fi
 
+if [[ "$backends" == *" postgresql "* ]]; then
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 pg_data="$work/pg"
 rm -rf "$pg_data" "$work/pgsock"; mkdir -p "$work/pgsock" "$pg_data"
@@ -55,6 +64,8 @@ runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pgsock/server.lo
   -o "-k $work/pgsock -c listen_addresses= -p 55432 -c max_connections=200" start >/dev/null
 runuser -u postgres -- "$pg_bin/createdb" -h "$work/pgsock" -p 55432 tidemark
 run_load postgresql "postgres:///tidemark?host=$work/pgsock&port=55432&user=postgres"
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast stop >/dev/null; pg_data=
+fi
 
 if [ -d "$work/root3000" ]; then
   echo "== agent: one collection of a $(rpm --root "$work/root3000" -qa | wc -l)-package root"

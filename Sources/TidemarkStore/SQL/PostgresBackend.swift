@@ -73,6 +73,10 @@ public final class PostgresBackend: SQLBackend {
         try await onConnection(body)
     }
 
+    public func writeStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await onConnection(body)
+    }
+
     /// BEGIN … COMMIT on ONE leased connection (READ COMMITTED: every statement sees what other
     /// writers committed before it, which the per-host locks rely on). Not `withTransaction`:
     /// that wraps the body's errors, and the store's conflicts must reach the caller as they are.

@@ -26,6 +26,9 @@ public protocol SQLBackend: Sendable {
     /// snapshot anyway): for the per-request token check, where BEGIN and COMMIT would triple
     /// the round trips.
     func readStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body`, a single statement that writes, as its own transaction (autocommit): for a
+    /// statement that does a whole transaction's work in one round trip.
+    func writeStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Bytes on disk.

@@ -151,6 +151,56 @@ public final class SQLHistoryStore: HistoryStore {
     /// holding a host the other needs. A lone batch needs no savepoint: its error rolls back the
     /// whole transaction.
     private func write(_ batches: [[Observation]]) async throws -> [Result<[RecordOutcome], any Error>] {
+        // PostgreSQL: the group's heartbeats first, in one statement (one round trip); the rest,
+        // and heartbeats that statement did not take, as a transaction.
+        guard backend.dialect == .postgres else { return try await writeTransaction(batches) }
+        let candidates = cache.withLock { c in heartbeatCandidates(batches, cache: c, pending: nil) }
+        guard !candidates.isEmpty else { return try await writeTransaction(batches) }
+        var results = [Result<[RecordOutcome], any Error>?](repeating: nil, count: batches.count)
+        for i in try await recordHeartbeatsInOneStatement(candidates, hosts: batches) { results[i] = .success([.recorded]) }
+        let rest = batches.indices.filter { results[$0] == nil }
+        if !rest.isEmpty {
+            for (i, r) in zip(rest, try await writeTransaction(rest.map { batches[$0] })) { results[i] = r }
+        }
+        return results.map { $0! }
+    }
+
+    /// A heartbeat the set-based paths may take: a lone observation by reference (no packages,
+    /// no repositories) of a known host in a known state.
+    struct HeartbeatCandidate { var batch: Int; var host: Int64; var at: Int64; var state: Int64; var source: String }
+
+    private func heartbeatCandidates(_ batches: [[Observation]], cache c: Caches, pending: Pending?) -> [HeartbeatCandidate] {
+        var candidates: [HeartbeatCandidate] = []
+        for (i, batch) in batches.enumerated() {
+            guard batch.count == 1, let o = batch.first, o.state.isReference, o.repositories == nil,
+                  let host = c.hosts[o.host] ?? pending?.hosts[o.host],
+                  let state = c.states[o.state.id.hex] ?? pending?.states[o.state.id.hex] else { continue }
+            candidates.append(HeartbeatCandidate(batch: i, host: host, at: o.at.seconds, state: state.rowID, source: o.source.rawValue))
+        }
+        return candidates
+    }
+
+    /// `tidemark_record_heartbeats` (schema migration 6): the candidates' hosts locked in sorted
+    /// order, and each heartbeat inserted when its previous observation is earlier and in the same
+    /// state. Returns the batches it recorded.
+    private func recordHeartbeatsInOneStatement(_ candidates: [HeartbeatCandidate], hosts batches: [[Observation]]) async throws -> [Int] {
+        var locks = JSONRows(), rows = JSONRows()
+        for name in Set(candidates.map { batches[$0.batch][0].host }).sorted() { locks.append([.text(name)]) }
+        for c in candidates { rows.append([.int(c.host), .int(c.at), .int(c.state), .text(c.source)]) }
+        let request = "{\"locks\":\(locks.text),\"rows\":\(rows.text)}"
+        let now = Int64(Date().timeIntervalSince1970)
+        let inserted = try await backend.writeStatement { db in
+            try await db.raw("SELECT rec_host, rec_at FROM tidemark_record_heartbeats(CAST(\(bind: request) AS jsonb), \(bind: now))").all().map { row in
+                [try row.decode(column: "rec_host", as: Int64.self), try row.decode(column: "rec_at", as: Int64.self)]
+            }
+        }
+        let done = Set(inserted)
+        var taken = Set<[Int64]>()
+        // two heartbeats of one host at one time: only the first is the one inserted
+        return candidates.filter { done.contains([$0.host, $0.at]) && taken.insert([$0.host, $0.at]).inserted }.map(\.batch)
+    }
+
+    private func writeTransaction(_ batches: [[Observation]]) async throws -> [Result<[RecordOutcome], any Error>] {
         let pending = Pending()
         let hosts = Set(batches.joined().map(\.host)).sorted()
         let results: [Result<[RecordOutcome], any Error>]
@@ -203,16 +253,7 @@ public final class SQLHistoryStore: HistoryStore {
     /// previous observation's repositories). Returns the batches it recorded; everything else
     /// (a duplicate, a changed state, an unknown host or state) is left to `recordOne`.
     private func recordHeartbeats(_ batches: [[Observation]], db: any SQLDatabase, pending: Pending) async throws -> [(Int, RecordOutcome)] {
-        struct Candidate { var batch: Int; var host: Int64; var at: Int64; var state: Int64; var source: String }
-        var candidates: [Candidate] = []
-        cache.withLock { c in
-            for (i, batch) in batches.enumerated() {
-                guard batch.count == 1, let o = batch.first, o.state.isReference, o.repositories == nil,
-                      let host = c.hosts[o.host] ?? pending.hosts[o.host],
-                      let state = c.states[o.state.id.hex] ?? pending.states[o.state.id.hex] else { continue }
-                candidates.append(Candidate(batch: i, host: host, at: o.at.seconds, state: state.rowID, source: o.source.rawValue))
-            }
-        }
+        let candidates = cache.withLock { c in heartbeatCandidates(batches, cache: c, pending: pending) }
         guard candidates.count > 1 else { return [] }
         var request = JSONRows()
         for (k, c) in candidates.enumerated() { request.append([.int(Int64(k)), .int(c.host), .int(c.at)]) }
@@ -223,7 +264,7 @@ public final class SQLHistoryStore: HistoryStore {
         var sql = SQLQueryString("SELECT \(unsafeRaw: k) AS k, \(unsafeRaw: previous("at")) AS prev_at, \(unsafeRaw: previous("state_id")) AS prev_state, ")
         sql.appendLiteral("\(previous("repo_set_id")) AS prev_repos FROM ")
         sql.appendInterpolation(request.source(backend.dialect))
-        var rows = JSONRows(), chosen: [Int: Candidate] = [:]
+        var rows = JSONRows(), chosen: [Int: HeartbeatCandidate] = [:]
         for row in try await db.raw(sql).all() {
             let c = candidates[try row.decode(column: "k", as: Int.self)]
             guard let prevAt = try row.decode(column: "prev_at", as: Int64?.self), prevAt < c.at,

@@ -90,6 +90,11 @@ public final class SQLiteBackend: SQLBackend {
         return try await readLock.withLock { try await body(db) }
     }
 
+    public func writeStatement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let db = self.db
+        return try await lock.withLock { try await body(db) }
+    }
+
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let db = self.db
         return try await lock.withLock { try await inTransaction(db, begin: "BEGIN IMMEDIATE", body) }

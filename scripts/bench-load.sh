@@ -7,7 +7,8 @@
 #   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60",
 #   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals),
 #   TIDEMARK_BIN=path (use that release binary instead of building one),
-#   BENCH_BACKENDS="sqlite postgresql" (which to run), BENCH_PASSES="closed open" (which passes)
+#   BENCH_BACKENDS="sqlite postgresql" (which to run), BENCH_PASSES="closed open" (which passes),
+#   BENCH_LOAD_ARGS="--full-snapshots" sends changed snapshots whole instead of as the agent does
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH

@@ -89,11 +89,24 @@ public struct Agent: Sendable {
             uploaded: uploaded, jobs: jobs, error: failure)
     }
 
-    /// Sends every queued entry in order; stops at the first failure (the rest stays queued).
+    /// Sends every queued entry in order; stops at the first failure (the rest stays queued). A
+    /// changed state goes as what changed since the state the server acknowledged last, when the
+    /// spool still has that one (the whole state if the server does not know it).
     public func deliver(_ spool: Spool) async throws -> Int {
         var delivered = 0
         for entry in try spool.pending() {
             var payload = try spool.read(entry)
+            if payload.packages != nil {
+                try spool.keep(payload)
+                if let acked = spool.acknowledged, let base = try spool.keptPayload(acked), let delta = payload.delta(against: base) {
+                    if case .recorded = try await client.post(delta) {
+                        try spool.setAcknowledged(payload.state)
+                        try spool.remove(entry)
+                        delivered += 1
+                        continue
+                    }
+                }
+            }
             if case .unknownState = try await client.post(payload) {
                 guard let full = try spool.fullPayload(for: payload) else {
                     throw TidemarkError(.storage, "the server does not know state \(payload.state.short) and the spool has no copy of it")

@@ -9,7 +9,8 @@ import TidemarkHosts
 /// Layout under the spool directory:
 /// - `queue/NNNNNNNNNNNN.json`: one `ObservationPayload` each (full, or a heartbeat);
 /// - `states/<state id>.json`: the full payload of a state a queued heartbeat refers to, for when
-///   the server turns out not to know it (HTTP 409 `unknown_state`);
+///   the server turns out not to know it (HTTP 409 `unknown_state`), and of the acknowledged
+///   state, the base a changed state is sent against (only what changed);
 /// - `acknowledged`: the last state id the server acknowledged, so an unchanged host sends only
 ///   heartbeats;
 /// - `backfill-before`: the time of the first observation; the backfill covers what came before;
@@ -52,6 +53,20 @@ public struct Spool: Sendable {
 
     public func read(_ entry: String) throws(TidemarkError) -> ObservationPayload {
         try Spool.decode(ObservationPayload.self, path: queue + "/" + entry)
+    }
+
+    /// The full payload kept for `state`, if any.
+    public func keptPayload(_ state: StateID) throws(TidemarkError) -> ObservationPayload? {
+        let path = states + "/" + state.hex + ".json"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try Spool.decode(ObservationPayload.self, path: path)
+    }
+
+    /// Keeps a full payload aside (the next changed state goes as a delta against it).
+    public func keep(_ full: ObservationPayload) throws(TidemarkError) {
+        let path = states + "/" + full.state.hex + ".json"
+        guard full.packages != nil, !FileManager.default.fileExists(atPath: path) else { return }
+        try Spool.writeDurably(try Spool.encode(full), to: path)
     }
 
     /// The full payload kept for a heartbeat's state, re-timed to the heartbeat.

@@ -3,6 +3,7 @@ import Foundation
 import TidemarkArchive
 import TidemarkCore
 import TidemarkHosts
+import TidemarkRepo
 import TidemarkStore
 
 /// `--db`: where the history lives: a SQLite file, or a PostgreSQL URL for a deployment that
@@ -33,7 +34,7 @@ struct StoreOptions: ParsableArguments {
 
     /// A URL opens PostgreSQL, anything else the SQLite file at that path.
     func open() async throws -> SQLHistoryStore {
-        try await SQLHistoryStore.open(location: path)
+        try await SQLHistoryStore.open(location: path, sha256: bulkSHA256)
     }
 
     /// Opens the store, runs `body`, and closes the store whatever happens.

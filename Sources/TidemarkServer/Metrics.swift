@@ -2,7 +2,7 @@ import Synchronization
 import TidemarkCore
 import TidemarkStore
 
-/// The server's own Prometheus metrics, written as text exposition format 0.0.4 by hand: eight
+/// The server's own Prometheus metrics, written as text exposition format 0.0.4 by hand: nine
 /// metrics do not justify a metrics library in every build.
 ///
 /// Counters and the latency histogram live in this process (they restart at zero, as Prometheus
@@ -26,6 +26,8 @@ public final class ServerMetrics: Sendable {
 
     struct State {
         var ingested: [String: Int] = Dictionary(uniqueKeysWithValues: [RecordOutcome.recorded, .recordedNewState, .duplicate].map { ($0.rawValue, 0) })
+        /// Accepted agent posts by what they carried: the whole state, what changed, or only its id.
+        var forms: [String: Int] = ["full": 0, "delta": 0, "heartbeat": 0]
         var requests: [Key: Histogram] = [:]
         var mirrorRuns = 0
         var mirrorFailures = 0
@@ -35,8 +37,11 @@ public final class ServerMetrics: Sendable {
 
     public init() {}
 
-    func countIngested(_ outcomes: [RecordOutcome]) {
-        state.withLock { s in for o in outcomes { s.ingested[o.rawValue, default: 0] += 1 } }
+    func countIngested(_ outcomes: [RecordOutcome], form: String? = nil) {
+        state.withLock { s in
+            for o in outcomes { s.ingested[o.rawValue, default: 0] += 1 }
+            if let form { s.forms[form, default: 0] += outcomes.count }
+        }
     }
 
     /// One repository mirrored (scheduled or asked for); `failed` when it could not be read at
@@ -72,6 +77,8 @@ public final class ServerMetrics: Sendable {
         func header(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         header("tidemark_observations_ingested_total", "counter", "Observations this server process accepted (posts and imports), by outcome.")
         for (k, v) in s.ingested.sorted(by: { $0.key < $1.key }) { out += "tidemark_observations_ingested_total{outcome=\"\(escape(k))\"} \(v)\n" }
+        header("tidemark_observation_posts_total", "counter", "Observations posted and accepted, by form: full (every package), delta (what changed since a known state), heartbeat (the state id).")
+        for (k, v) in s.forms.sorted(by: { $0.key < $1.key }) { out += "tidemark_observation_posts_total{form=\"\(k)\"} \(v)\n" }
         header("tidemark_states", "gauge", "Distinct package states stored.")
         out += "tidemark_states \(fleet.states)\n"
         header("tidemark_hosts", "gauge", "Hosts with at least one observation.")

@@ -948,11 +948,34 @@ enum OpenAPIDocument {
           "host": {
             "type": "string"
           },
-          "packages": {
-            "description": "absent: a heartbeat naming only the state",
+          "added": {
+            "description": "with base: the packages of the state that are not in the base",
             "items": {
               "$ref": "#/components/schemas/WirePackage"
             },
+            "nullable": true,
+            "type": "array"
+          },
+          "base": {
+            "description": "a delta: the state id (known to the server) that added and removed change into state; 409 unknown_state when the server does not know it",
+            "nullable": true,
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
+          "packages": {
+            "description": "absent (and no base): a heartbeat naming only the state",
+            "items": {
+              "$ref": "#/components/schemas/WirePackage"
+            },
+            "nullable": true,
+            "type": "array"
+          },
+          "removed": {
+            "description": "with base: identity keys of the base's packages that are not in the state",
+            "items": {
+              "type": "string"
+            },
+            "nullable": true,
             "type": "array"
           },
           "repositories": {
@@ -5412,7 +5435,7 @@ enum OpenAPIDocument {
     },
     "/metrics": {
       "get": {
-        "description": "Text exposition format 0.0.4; no authentication (expose it only where Prometheus scrapes). tidemark_observations_ingested_total{outcome}, tidemark_states, tidemark_hosts, tidemark_hosts_stale (last observation older than 2x the median gap of the host's last 10 observations, or than --stale-after), tidemark_archive_files, tidemark_mirror_runs_total, tidemark_mirror_failures_total, tidemark_http_request_duration_seconds{route,status}.",
+        "description": "Text exposition format 0.0.4; no authentication (expose it only where Prometheus scrapes). tidemark_observations_ingested_total{outcome}, tidemark_observation_posts_total{form}, tidemark_states, tidemark_hosts, tidemark_hosts_stale (last observation older than 2x the median gap of the host's last 10 observations, or than --stale-after), tidemark_archive_files, tidemark_mirror_runs_total, tidemark_mirror_failures_total, tidemark_http_request_duration_seconds{route,status}.",
         "operationId": "metrics",
         "responses": {
           "200": {

@@ -404,6 +404,12 @@ public struct TidemarkServer: Sendable {
         }
     }
 
+    static func checkStateID(_ id: StateID, field: String) throws {
+        guard id.hex.count == 64, id.hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw APIError.invalidBody("\(field): '\(id.hex.prefix(80))' is not a state id (64 lower-case hex digits)")
+        }
+    }
+
     func postObservation(_ req: Request, _ ctx: ServerContext) async throws -> Response {
         let token = try await authorize(req, ctx, .report)
         let body = try await readBody(req)
@@ -414,7 +420,16 @@ public struct TidemarkServer: Sendable {
         try Observation.validateHostName(payload.host)
         try checkTime(payload.at, field: "at")
         let observation: Observation
-        if let packages = payload.packages {
+        if payload.isDelta {
+            for (i, p) in (payload.added ?? []).enumerated() {
+                if let t = p.package.buildTime { try checkTime(Timestamp(seconds: t), field: "added[\(i)].buildTime") }
+                if let t = p.installTime { try checkTime(Timestamp(seconds: t), field: "added[\(i)].installTime") }
+            }
+            try Self.checkStateID(payload.state, field: "state")
+            try Self.checkStateID(payload.base!, field: "base")
+            // The store rebuilds the state from the base and checks it against `state`.
+            do { observation = try payload.deltaObservation() } catch { throw APIError.invalidBody(error.message) }
+        } else if let packages = payload.packages {
             for (i, p) in packages.enumerated() {
                 if let t = p.package.buildTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].buildTime") }
                 if let t = p.installTime { try checkTime(Timestamp(seconds: t), field: "packages[\(i)].installTime") }
@@ -427,9 +442,7 @@ public struct TidemarkServer: Sendable {
             guard let full else { throw APIError.invalidBody("packages: missing") }
             observation = full
         } else {
-            guard payload.state.hex.count == 64, payload.state.hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                throw APIError.invalidBody("state: '\(payload.state.hex.prefix(80))' is not a state id (64 lower-case hex digits)")
-            }
+            try Self.checkStateID(payload.state, field: "state")
             // Recorded by reference: the store knows the state's members (and carries the host's
             // repositories forward), nothing is loaded here.
             observation = Observation(
@@ -440,9 +453,13 @@ public struct TidemarkServer: Sendable {
         do {
             outcome = try await store.record([observation])[0]
         } catch let e as TidemarkError where e.code == .unknownState {
-            throw APIError(.conflict, "unknown_state", "state \(payload.state.short) is not known to this server: send the full observation (with packages)")
+            let which = payload.base.map { "base state \($0.short)" } ?? "state \(payload.state.short)"
+            throw APIError(.conflict, "unknown_state", "\(which) is not known to this server: send the full observation (with packages)")
+        } catch let e as TidemarkError where e.code == .invalidInput && payload.isDelta {
+            // the delta does not give the state it names (as for full packages: 422)
+            throw APIError(.unprocessableContent, e.code.rawValue, e.message)
         }
-        metrics.countIngested([outcome])
+        metrics.countIngested([outcome], form: payload.isDelta ? "delta" : payload.packages != nil ? "full" : "heartbeat")
         let answer = ObservationAnswer(outcome: outcome, state: observation.state.id, host: observation.host, at: observation.at)
         return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.document)))
     }

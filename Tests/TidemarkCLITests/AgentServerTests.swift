@@ -109,6 +109,49 @@ import TidemarkTestSupport
         #expect(other.error != nil && other.pending == 1)
     }
 
+    /// A host whose update touched one of its eight packages sends that package, not eight; a
+    /// server that lost the base (its database replaced) gets the whole state instead.
+    @Test func aChangedStateGoesAsWhatChanged() throws {
+        let lab = try PackageLab("agent-delta", names: ["pkg-a", "pkg-b", "pkg-c", "pkg-d", "pkg-e", "pkg-f", "pkg-g", "pkg-h"])
+        let root = try lab.root("w1")
+        let token = lab.dir.path("w1.token")
+        try FileSystem.write(try lab.tm.check(["token", "create", "--host", "w1"]).trimmed + "\n", to: token)
+        var server = try ServerProcess(lab.tm, db: lab.tm.db, log: lab.dir.path("server.log"), arguments: ["--mirror-interval", "0"])
+        try server.start()
+        defer { _ = server.stop() }
+        func agent() throws {
+            let r = try lab.tm.run(["agent", "--once", "--server", server.url, "--token-file", token, "--root", root.path, "--host", "w1", "--spool", lab.dir.path("spool")], withDB: false)
+            #expect(r.status == 0, "\(r.stderrText)")
+        }
+        func posts(_ form: String) throws -> Int {
+            let m = try Subprocess.check("curl", ["-fsS", server.url + "/metrics"]).stdoutText
+            return m.split(separator: "\n").first { $0.hasPrefix("tidemark_observation_posts_total{form=\"\(form)\"}") }.flatMap { Int($0.split(separator: " ").last!) } ?? -1
+        }
+        try agent()
+        // the state, and the zypper install before it when it fell into an earlier second (backfill)
+        let fulls = try posts("full")
+        #expect(try fulls >= 1 && posts("delta") == 0)
+        Thread.sleep(forTimeInterval: 1.1)
+        try root.install(["pkg-c-2.0"])
+        try agent()
+        #expect(try posts("delta") == 1 && posts("full") == fulls, "the update went as a delta")
+        let shown = try JSONDecoder().decode(ShowResult.self, from: Data(try lab.tm.check(["show", "w1", "--json"]).utf8))
+        #expect(Set(shown.packages.map { "\($0.name)-\($0.evr).\($0.arch) \($0.digest ?? "")" }) == Set(try root.rpmQA().map { "\($0.package.nevra) \($0.package.digest ?? "")" }))
+
+        // a new server on an empty database: the base is unknown, so the agent sends the whole state
+        _ = server.stop()
+        server = try ServerProcess(lab.tm, db: lab.dir.path("fresh.sqlite"), log: lab.dir.path("server2.log"), archive: lab.dir.path("archive2"), arguments: ["--mirror-interval", "0"])
+        try FileSystem.write(try lab.tm.run(["token", "create", "--host", "w1", "--db", lab.dir.path("fresh.sqlite")], withDB: false).stdoutText.trimmed + "\n", to: token)
+        try server.start()
+        Thread.sleep(forTimeInterval: 1.1)
+        try root.install(["pkg-d-2.0"])
+        try agent()
+        #expect(try posts("full") == 1 && posts("delta") == 0, "one full state after the refused delta")
+        let fresh = try lab.tm.run(["show", "w1", "--json", "--db", lab.dir.path("fresh.sqlite")], withDB: false)
+        let now = try JSONDecoder().decode(ShowResult.self, from: Data(fresh.stdoutText.utf8))
+        #expect(now.packages.count == 8 && now.packages.contains { $0.name == "pkg-d" && $0.version == "2.0" })
+    }
+
     @Test func anAgentStartedWhileTheServerIsDownDeliversEverythingLaterInOrder() throws {
         let f = try fleet(startServer: false)
         defer { f.server.stop() }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkCore
+import TidemarkTestSupport
 
 /// The hand-written observation codec must read and write exactly the JSON `Codable` does, and
 /// refuse bad input with the field's path.
@@ -33,6 +34,42 @@ import TidemarkCore
         let beat = ObservationPayload(Self.observation(), full: false)
         #expect(try ObservationPayload(json: beat.json()) == beat)
         #expect(try JSONDecoder().decode(ObservationPayload.self, from: Data(beat.json())) == beat)
+    }
+
+    /// A changed state as a delta: both codecs agree, and the observation it gives rebuilds the
+    /// full one (base minus removed plus added) with the install times and changelogs of the
+    /// packages it adds.
+    @Test func deltasRoundTripAndRebuildTheState() throws {
+        let old = Package(format: .rpm, name: "bash", evr: EVR(version: "5.1", release: "1"), arch: "x86_64", digest: "d1")
+        let baseObservation = Observation(host: "w1", at: Timestamp(seconds: 1_737_450_000), state: PackageState([Self.tricky, old]), source: .agent)
+        let base = ObservationPayload(baseObservation, full: true)
+        let full = ObservationPayload(Self.observation(), full: true)
+        // one of two packages changed: not smaller as a delta
+        #expect(full.delta(against: base) == nil)
+        let many = (0..<10).map { Package(format: .rpm, name: "p\($0)", evr: EVR(version: "1", release: "1"), arch: "noarch") }
+        let bigBase = ObservationPayload(Observation(host: "w1", at: Timestamp(seconds: 1), state: PackageState(many + [Self.tricky, old]), source: .agent), full: true)
+        let bigNow = Observation(host: "w1", at: Timestamp(seconds: 2), state: PackageState(many + [Self.tricky, Self.plain]), source: .agent,
+                                 installTimes: [Self.plain.identityKey: 7], changelogs: [Self.plain.identityKey: [ChangelogEntry(time: 1, author: "a", text: "b")]])
+        let delta = try #require(ObservationPayload(bigNow, full: true).delta(against: bigBase))
+        #expect(delta.packages == nil && delta.base == bigBase.state && delta.added?.map(\.package) == [Self.plain] && delta.removed == [old.identityKey])
+        #expect(delta.added?.first?.installTime == 7 && delta.changelogs?.keys.sorted() == [Self.plain.identityKey])
+        #expect(!delta.isHeartbeat && delta.isDelta)
+        #expect(try ObservationPayload(json: delta.json()) == delta)
+        #expect(try JSONDecoder().decode(ObservationPayload.self, from: Data(delta.json())) == delta)
+        let o = try delta.deltaObservation()
+        #expect(o.state.isReference && o.state.id == bigNow.state.id)
+        #expect(o.delta == ObservationDelta(base: bigBase.state, added: [Self.plain], removed: [old.identityKey]))
+        #expect(o.installTimes == [Self.plain.identityKey: 7])
+        // the same package both added and removed, a removal listed twice: refused, naming it
+        var twice = delta
+        twice.removed = [old.identityKey, old.identityKey]
+        #expect(caughtError { _ = try twice.deltaObservation() }?.message.hasPrefix("removed[1]") == true)
+        var both = delta
+        both.removed = [Self.plain.identityKey]
+        #expect(caughtError { _ = try both.deltaObservation() }?.message.hasPrefix("added:") == true)
+        // removed must be strings
+        let bad = String(decoding: delta.json(), as: UTF8.self).replacingOccurrences(of: "\"removed\":[", with: "\"removed\":[1,")
+        #expect(caughtError { _ = try ObservationPayload(json: Array(bad.utf8)) }?.message.hasPrefix("removed[0]") == true)
     }
 
     /// A body assembled from packages encoded one by one is the body `json()` writes.

@@ -125,6 +125,46 @@ import TidemarkTestSupport
         }
     }
 
+    /// A changed state sent as what changed since a state the server knows: recorded exactly as
+    /// the whole state would be; an unknown base asks for the whole state, a delta that does not
+    /// give the state it names is refused.
+    @Test func deltasAreRecordedLikeTheWholeState() async throws {
+        try await Fixture.with("api-delta") { f in
+            let o1 = Fleet.observation("worker1", "2025-01-21T10:00:00Z", Fleet.base)
+            let o2 = Fleet.observation("worker1", "2025-01-21T10:05:00Z", Fleet.upgraded)
+            @Sendable func delta(base: StateID, state: StateID, packages: Bool = false) -> String {
+                var p = ObservationPayload(o2, full: packages)
+                p.state = state
+                p.base = base
+                p.added = [ObservationPayload.WirePackage(InstalledPackage(Fleet.upgraded[1], installTime: 1_700_000_200))]
+                p.removed = [Fleet.base[1].identityKey]
+                return String(decoding: p.json(), as: UTF8.self)
+            }
+            let unknownBase = PackageState([Fleet.package("other", "1")]).id
+            let wrong = PackageState(Fleet.upgraded + [Fleet.package("vim", "9.1")]).id
+            let r = try await f.test { c in
+                [
+                    try await c.post("/api/v1/observations", token: f.host1, body: Fleet.payload(o1, full: true)),
+                    try await c.post("/api/v1/observations", token: f.host1, body: delta(base: unknownBase, state: o2.state.id)),
+                    try await c.post("/api/v1/observations", token: f.host1, body: delta(base: o1.state.id, state: wrong)),
+                    try await c.post("/api/v1/observations", token: f.host1, body: delta(base: o1.state.id, state: o2.state.id, packages: true)),
+                    try await c.post("/api/v1/observations", token: f.host1, body: delta(base: o1.state.id, state: o2.state.id)),
+                    try await c.get("/metrics"),
+                ]
+            }
+            #expect(r[0].status == 201)
+            #expect(r[1].status == 409 && r[1].errorCode == "unknown_state" && r[1].errorMessage.contains("base state \(unknownBase.short)"), "\(r[1].body)")
+            #expect(r[2].status == 422 && r[2].errorMessage.contains("gives state \(o2.state.id.short), not \(wrong.short)"), "\(r[2].body)")
+            #expect(r[3].status == 400 && r[3].errorMessage.hasPrefix("packages:"), "\(r[3].body)")
+            #expect(r[4].status == 201 && (r[4].json as? [String: Any])?["outcome"] as? String == "recorded-new-state", "\(r[4].body)")
+            #expect(try await f.store.packages(of: o2.state.id) == PackageState(Fleet.upgraded).packages)
+            #expect(try await f.store.observations(host: "worker1", since: nil, until: nil).map(\.state) == [o1.state.id, o2.state.id])
+            #expect(try await f.store.installTimes(host: "worker1", at: o2.at)[Fleet.upgraded[1].identityKey] == 1_700_000_200)
+            #expect(r[5].body.contains("tidemark_observation_posts_total{form=\"delta\"} 1"), "\(r[5].body)")
+            #expect(r[5].body.contains("tidemark_observation_posts_total{form=\"full\"} 1"))
+        }
+    }
+
     @Test func refusedWritesStoreNothing() async throws {
         try await Fixture.with("api-refused", configure: { $0.maxBody = 4096 }) { f in
             let good = Fleet.observation("worker1", "2025-01-21T10:00:00Z", Fleet.base)

@@ -12,7 +12,9 @@ extension BenchCommand {
             discussion: """
                 First every host sends its full state once (warm-up, not measured). Then, for half \
                 the duration each, concurrent workers send heartbeats (state id only) and changed \
-                full snapshots (one package of the host's ~N-package state bumped each time).
+                snapshots (one package of the host's ~N-package state bumped each time), as the \
+                agent sends them (what changed since the host's last state) or, with \
+                --full-snapshots, whole.
                 """)
         @Option(help: "Server URL.") var server: String
         @Option(help: "File with an admin token.") var tokenFile: String
@@ -24,6 +26,8 @@ extension BenchCommand {
         var heartbeatRate: Double = 0
         @Option(help: "Changed snapshots per second to offer (open loop); 0: closed loop.")
         var snapshotRate: Double = 0
+        @Flag(help: "Send changed snapshots whole (all packages) instead of as what changed since the host's last state, as the agent does.")
+        var fullSnapshots = false
 
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
@@ -51,11 +55,13 @@ extension BenchCommand {
             @Sendable func state(host: Int, round: Int) -> (id: StateID, body: (Timestamp) -> [UInt8]) {
                 let i = host % packages
                 let changed = make(base[i].name, version: "1.\(round)", release: "\(host)")
-                var packagesJSON = encoded
-                packagesJSON[i] = ObservationPayload.WirePackage(InstalledPackage(changed, installTime: nil)).json()
                 let id = PackageState.contentAddress(
                     identityKeys: base.indices.lazy.map { $0 == i ? changed.identityKey : base[$0].identityKey }, sha256: bulkSHA256)
-                return (id, { at in ObservationPayload.json(host: names[host], at: at, source: .agent, state: id, encodedPackages: packagesJSON) })
+                return (id, { at in
+                    var packagesJSON = encoded
+                    packagesJSON[i] = ObservationPayload.WirePackage(InstalledPackage(changed, installTime: nil)).json()
+                    return ObservationPayload.json(host: names[host], at: at, source: .agent, state: id, encodedPackages: packagesJSON)
+                })
             }
             let current = Shared([StateID?](repeating: nil, count: hosts))
             let rounds = Shared([Int](repeating: 0, count: hosts))
@@ -85,7 +91,20 @@ extension BenchCommand {
                 if changed {
                     let r = rounds.value.withLock { $0[h] += 1; return $0[h] }
                     let s = state(host: h, round: r)
-                    (id, body) = (s.id, s.body(tick()))
+                    id = s.id
+                    if fullSnapshots {
+                        body = s.body(tick())
+                    } else {
+                        // what the agent sends: the one package that changed since its last state
+                        let i = h % packages
+                        var p = ObservationPayload(Observation(host: names[h], at: tick(), state: .empty, source: .agent), full: false)
+                        p.state = id
+                        // (each host is one worker's: its last state is the one acknowledged)
+                        p.base = current.value.withLock { $0[h] }
+                        p.added = [ObservationPayload.WirePackage(InstalledPackage(make(base[i].name, version: "1.\(r)", release: "\(h)"), installTime: nil))]
+                        p.removed = [make(base[i].name, version: "1.\(r - 1)", release: "\(h)").identityKey]
+                        body = p.json()
+                    }
                 } else {
                     id = current.value.withLock { $0[h] }!
                     var p = ObservationPayload(Observation(host: names[h], at: tick(), state: .empty, source: .agent), full: false)
@@ -128,12 +147,14 @@ extension BenchCommand {
                         }
                         return
                     }
-                    for w in 0..<concurrency {
+                    for w in 0..<min(concurrency, hosts) {
                         group.addTask {
+                            // each worker its own hosts (w, w + c, …): one host never reports twice at once, as with one agent per host
                             var h = w
                             while ContinuousClock.now < deadline {
-                                h = (h + concurrency) % hosts
                                 await report(h, changed: changed)
+                                h += concurrency
+                                if h >= hosts { h = w }
                             }
                         }
                     }
@@ -156,7 +177,7 @@ extension BenchCommand {
             Output.line("load: \(hosts) hosts, \(packages) packages each, \(concurrency) concurrent requests, \(server)")
             func offered(_ rate: Double) -> String { rate > 0 ? String(format: "  offered %.0f/s", rate) : "" }
             Output.line(String(format: "heartbeats:        %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(beats.count) / beats.elapsed, beats.count, beats.elapsed, pct(beats.latencies, 0.5), pct(beats.latencies, 0.99), beats.errors) + offered(heartbeatRate))
-            Output.line(String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors) + offered(snapshotRate))
+            Output.line((fullSnapshots ? "(whole) " : "(delta) ") + String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors) + offered(snapshotRate))
         }
     }
 }

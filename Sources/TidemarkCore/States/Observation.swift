@@ -19,11 +19,14 @@ public struct Observation: Sendable, Hashable {
     public var installTimes: [String: Int64]
     /// Changelog per package (by `Package.identityKey`), where the package database holds one.
     public var changelogs: [String: [ChangelogEntry]]
+    /// With a state by reference: how to build it from a state the store knows, when the store
+    /// does not know it yet (an agent's changed state, sent as what changed).
+    public var delta: ObservationDelta?
 
     public init(
         host: String, at: Timestamp, state: PackageState, source: ObservationSource,
         repositories: [Repository]? = nil, installTimes: [String: Int64] = [:],
-        changelogs: [String: [ChangelogEntry]] = [:]
+        changelogs: [String: [ChangelogEntry]] = [:], delta: ObservationDelta? = nil
     ) {
         self.host = host
         self.at = at
@@ -32,6 +35,7 @@ public struct Observation: Sendable, Hashable {
         self.repositories = repositories
         self.installTimes = installTimes
         self.changelogs = changelogs
+        self.delta = delta
     }
 
     /// Validates a host name as the operator gives it: non-empty, printable, no `@` (refs use it).
@@ -66,5 +70,23 @@ public struct HostInventory: Sendable {
         return Observation(
             host: host, at: at, state: PackageState(packages.map(\.package)), source: source,
             repositories: repositories, installTimes: times, changelogs: changelogs)
+    }
+}
+
+/// A changed state as what changed since a state the receiver knows (`base`): the receiver
+/// rebuilds the state from the base's members and checks the result against the state id the
+/// observation names, so a delta can never store anything but that exact state. A host whose
+/// update touched two packages sends two packages, not its 3,000.
+public struct ObservationDelta: Sendable, Hashable {
+    public var base: StateID
+    /// Packages in the state that are not in the base.
+    public var added: [Package]
+    /// Identity keys (`Package.identityKey`) of the base's packages that are not in the state.
+    public var removed: [String]
+
+    public init(base: StateID, added: [Package], removed: [String]) {
+        self.base = base
+        self.added = added
+        self.removed = removed
     }
 }

@@ -14,36 +14,23 @@ extension ObservationPayload {
         var r = JSONReader(bytes)
         var host: String?, at: Timestamp?, source: ObservationSource?, state: StateID?
         var packages: [WirePackage]?, repositories: [Repository]?, changelogs: [String: [ChangelogEntry]]?
+        var base: StateID?, added: [WirePackage]?, removed: [String]?
         try r.readObject(at: "") { r, key throws(TidemarkError) in
             switch key {
             case "host": host = try r.readString(at: "host")
             case "at": at = try Self.timestamp(&r, at: "at")
             case "source": source = try Self.enumValue(&r, at: "source")
             case "state": state = StateID(hex: try r.readString(at: "state"))
-            case "packages":
-                if try r.readNull() { packages = nil; return }
-                var list: [WirePackage] = []
-                list.reserveCapacity(bytes.count / 256)
-                try r.readArray(at: "packages") { r, i throws(TidemarkError) in
-                    guard let cache else {
-                        list.append(try WirePackage.read(&r, at: "packages[\(i)]"))
-                        return
-                    }
-                    // A package object has one nested object (evr): it likely ends at the second `}`.
-                    if let guess = r.guessObject(closingBraces: 2), let hit = cache.lookup(r.bytes[guess]) {
-                        list.append(hit)
-                        r.seek(to: guess.upperBound)
-                        return
-                    }
-                    r.skipWhiteSpace()
-                    let start = r.offset
-                    let package = try WirePackage.read(&r, at: "packages[\(i)]")
-                    cache.insert(r.bytes[start..<r.offset], package)
-                    list.append(package)
-                }
-                packages = list
+            case "packages": packages = try Self.packages(&r, at: "packages", capacity: bytes.count / 256, cache: cache)
             case "repositories": repositories = try Self.codable(&r, at: "repositories")
             case "changelogs": changelogs = try Self.codable(&r, at: "changelogs")
+            case "base": base = try r.readOptionalString(at: "base").map(StateID.init(hex:))
+            case "added": added = try Self.packages(&r, at: "added", capacity: 4, cache: cache)
+            case "removed":
+                if try r.readNull() { removed = nil; return }
+                var keys: [String] = []
+                try r.readArray(at: "removed") { r, i throws(TidemarkError) in keys.append(try r.readString(at: "removed[\(i)]")) }
+                removed = keys
             default: try r.skipValue()
             }
         }
@@ -59,19 +46,66 @@ extension ObservationPayload {
         self.packages = packages
         self.repositories = repositories
         self.changelogs = changelogs
+        self.base = base
+        self.added = added
+        self.removed = removed
+    }
+
+    /// An array of package objects (`packages`, `added`), each recognized by its bytes when the
+    /// cache has seen them (see `WirePackageCache`).
+    private static func packages(_ r: inout JSONReader, at path: String, capacity: Int, cache: WirePackageCache?) throws(TidemarkError) -> [WirePackage]? {
+        if try r.readNull() { return nil }
+        var list: [WirePackage] = []
+        list.reserveCapacity(capacity)
+        try r.readArray(at: path) { r, i throws(TidemarkError) in
+            guard let cache else {
+                list.append(try WirePackage.read(&r, at: "\(path)[\(i)]"))
+                return
+            }
+            // A package object has one nested object (evr): it likely ends at the second `}`.
+            if let guess = r.guessObject(closingBraces: 2), let hit = cache.lookup(r.bytes[guess]) {
+                list.append(hit)
+                r.seek(to: guess.upperBound)
+                return
+            }
+            r.skipWhiteSpace()
+            let start = r.offset
+            let package = try WirePackage.read(&r, at: "\(path)[\(i)]")
+            cache.insert(r.bytes[start..<r.offset], package)
+            list.append(package)
+        }
+        return list
     }
 
     /// The JSON body (compact; decodes with `init(json:)` and with `Codable` alike).
     public func json() -> [UInt8] {
         var w = JSONWriter(capacity: 256 + (packages?.count ?? 0) * 200)
         Self.writeHead(&w, host: host, at: at, source: source, state: state)
-        if let packages {
+        func list(_ name: StaticString, _ packages: [WirePackage]?) {
+            guard let packages else { return }
             w.raw(",")
-            w.key("packages")
+            w.key(name)
             w.raw("[")
             for (i, p) in packages.enumerated() {
                 if i > 0 { w.raw(",") }
                 p.write(&w)
+            }
+            w.raw("]")
+        }
+        list("packages", packages)
+        if let base {
+            w.raw(",")
+            w.key("base")
+            w.string(base.hex)
+        }
+        list("added", added)
+        if let removed {
+            w.raw(",")
+            w.key("removed")
+            w.raw("[")
+            for (i, k) in removed.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.string(k)
             }
             w.raw("]")
         }

@@ -19,6 +19,18 @@ public final class SQLHistoryStore: HistoryStore {
     public let backend: any SQLBackend
     /// Caches of committed rows only (ids never change once committed).
     private let cache = Mutex(Caches())
+    /// States rebuilt from a delta and checked, waiting to be written: which of their packages
+    /// are the base's (by row id) and which are new, so that the write looks up only the new ones.
+    private let deltaPlans = Mutex([String: DeltaPlan]())
+
+    struct DeltaPlan: Sendable {
+        /// The base's members the state keeps (by id).
+        var kept: [Int64]
+        /// The packages it adds, in state order.
+        var added: [Package]
+        /// The state's members in state order: a row id, or -(i + 1) for `added[i]`.
+        var order: [Int64]
+    }
     private let writer: GroupCommit
 
     /// Longest delta chain a reader follows before a full copy of a state is stored.
@@ -29,6 +41,15 @@ public final class SQLHistoryStore: HistoryStore {
     struct Caches {
         var hosts: [String: Int64] = [:]
         var packages: [String: Int64] = [:]
+        /// Package rows by id: a fleet's distinct binaries (tens of thousands, a few hundred
+        /// bytes each), so that rebuilding a state (a delta's base, `show`, `diff`) reads nothing.
+        var objects: [Int64: Package] = [:]
+        static let maxObjects = 500_000
+
+        mutating func remember(objects new: [Int64: Package]) {
+            if objects.count + new.count > Self.maxObjects { objects.removeAll(keepingCapacity: true) }
+            objects.merge(new) { a, _ in a }
+        }
         var states: [String: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
         var memberOrder: [Int64] = []
@@ -39,6 +60,19 @@ public final class SQLHistoryStore: HistoryStore {
         /// packages keeps every host's current state (24 MB), so recording a host's next
         /// observation never rebuilds its previous state from the delta chain.
         static let maxMemberIDs = 16 << 20
+
+        /// A state's members in the state's own order (`Package.stateOrder`, the order its
+        /// content address hashes them in), beside `members` (by id) and evicted with them: a
+        /// delta against the state is then checked without sorting thousands of packages.
+        var ordered: [Int64: [Int64]] = [:]
+        /// Identity keys by package row id (the other way round from `packages`).
+        var keys: [Int64: String] = [:]
+
+        mutating func remember(ordered ids: [Int64], of state: Int64) {
+            guard members[state] != nil else { return }
+            memberIDs += ids.count - (ordered[state]?.count ?? 0)
+            ordered[state] = ids
+        }
 
         mutating func remember(members ids: [Int64], of state: Int64) {
             if let old = members[state] {
@@ -52,6 +86,7 @@ public final class SQLHistoryStore: HistoryStore {
                 let evicted = memberOrder[memberHead]
                 memberHead += 1
                 if let old = members.removeValue(forKey: evicted) { memberIDs -= old.count }
+                if let old = ordered.removeValue(forKey: evicted) { memberIDs -= old.count }
             }
             if memberHead > 4096, memberHead * 2 > memberOrder.count {
                 memberOrder.removeFirst(memberHead)
@@ -61,33 +96,38 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     /// Opens (and migrates) the store on a backend.
-    public static func open(_ backend: any SQLBackend) async throws -> SQLHistoryStore {
+    /// - Parameter sha256: a faster SHA-256 than the core's portable one, for checking the content
+    ///   address of a state sent as a delta (OpenSSL's, from the edge that has it).
+    public static func open(_ backend: any SQLBackend, sha256: PackageState.SHA256Function? = nil) async throws -> SQLHistoryStore {
         do {
             try await backend.withMigrationLock { try await Schema.migrate(backend) }
         } catch {
             try? await backend.close()
             throw error
         }
-        return SQLHistoryStore(backend: backend)
+        return SQLHistoryStore(backend: backend, sha256: sha256)
     }
 
     /// Opens the embedded SQLite store at `path`.
-    public static func openSQLite(path: String) async throws -> SQLHistoryStore {
-        try await open(SQLiteBackend.open(path: path))
+    public static func openSQLite(path: String, sha256: PackageState.SHA256Function? = nil) async throws -> SQLHistoryStore {
+        try await open(SQLiteBackend.open(path: path), sha256: sha256)
     }
 
     /// Opens the PostgreSQL store at `url` (see `PostgresBackend` for the URL forms).
-    public static func openPostgres(url: String) async throws -> SQLHistoryStore {
-        try await open(PostgresBackend.open(url: url))
+    public static func openPostgres(url: String, sha256: PackageState.SHA256Function? = nil) async throws -> SQLHistoryStore {
+        try await open(PostgresBackend.open(url: url), sha256: sha256)
     }
 
     /// Opens `location`: a `postgres://` or `postgresql://` URL, otherwise a SQLite file path.
-    public static func open(location: String) async throws -> SQLHistoryStore {
-        PostgresBackend.isURL(location) ? try await openPostgres(url: location) : try await openSQLite(path: location)
+    public static func open(location: String, sha256: PackageState.SHA256Function? = nil) async throws -> SQLHistoryStore {
+        PostgresBackend.isURL(location) ? try await openPostgres(url: location, sha256: sha256) : try await openSQLite(path: location, sha256: sha256)
     }
 
-    private init(backend: any SQLBackend) {
+    private let sha256: PackageState.SHA256Function?
+
+    private init(backend: any SQLBackend, sha256: PackageState.SHA256Function?) {
         self.backend = backend
+        self.sha256 = sha256
         // SQLite has one writer anyway; on PostgreSQL a few groups can commit side by side.
         self.writer = GroupCommit(writers: backend.dialect == .sqlite ? 1 : 4)
     }
@@ -103,6 +143,10 @@ public final class SQLHistoryStore: HistoryStore {
         var packages: [String: Int64] = [:]
         var states: [String: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
+        /// Package rows this transaction used that the cache lacks.
+        var objects: [Int64: Package] = [:]
+        /// States' members in state order (see `Caches.ordered`).
+        var ordered: [Int64: [Int64]] = [:]
         var outcomes: [RecordOutcome] = []
         /// Advisory locks this transaction holds (they last until it ends).
         var lockedHosts: Set<String> = []
@@ -110,12 +154,13 @@ public final class SQLHistoryStore: HistoryStore {
 
         struct Mark {
             var hosts: [String: Int64], packages: [String: Int64], states: [String: StateRow], members: [Int64: [Int64]]
+            var objects: [Int64: Package], ordered: [Int64: [Int64]]
             var lockedHosts: Set<String>, sharedRowsLocked: Bool
         }
         /// What to go back to when a savepoint is rolled back (copy-on-write: cheap to take).
-        var mark: Mark { Mark(hosts: hosts, packages: packages, states: states, members: members, lockedHosts: lockedHosts, sharedRowsLocked: sharedRowsLocked) }
+        var mark: Mark { Mark(hosts: hosts, packages: packages, states: states, members: members, objects: objects, ordered: ordered, lockedHosts: lockedHosts, sharedRowsLocked: sharedRowsLocked) }
         func restore(_ m: Mark) {
-            (hosts, packages, states, members) = (m.hosts, m.packages, m.states, m.members)
+            (hosts, packages, states, members, objects, ordered) = (m.hosts, m.packages, m.states, m.members, m.objects, m.ordered)
             (lockedHosts, sharedRowsLocked) = (m.lockedHosts, m.sharedRowsLocked)
         }
     }
@@ -125,8 +170,117 @@ public final class SQLHistoryStore: HistoryStore {
     /// transaction, so one call's error never touches another's, and every call returns only
     /// after the COMMIT that made its batch durable.
     public func record(_ observations: [Observation]) async throws -> [RecordOutcome] {
-        for o in observations { try Observation.validateHostName(o.host) }
-        return try await writer.submit(observations) { batches in try await self.write(batches) }
+        var ready = observations
+        var planned: [String] = []
+        defer { if !planned.isEmpty { deltaPlans.withLock { p in for k in planned { p[k] = nil } } } }
+        for (i, o) in observations.enumerated() {
+            try Observation.validateHostName(o.host)
+            guard o.delta != nil else { continue }
+            let (full, plan) = try await materialize(o)
+            ready[i] = full
+            if let plan {
+                deltaPlans.withLock { $0[full.state.id.hex] = plan }
+                planned.append(full.state.id.hex)
+            }
+        }
+        return try await writer.submit(ready) { batches in try await self.write(batches) }
+    }
+
+    /// A state sent as a delta, checked before the write (outside any transaction and lock: many
+    /// requests do this side by side): the base's packages without the removed ones, with the
+    /// added ones, must hash to the state id the observation names. The base's members are kept
+    /// in state order (`Caches.ordered`), so the new state's order is the base's with the few
+    /// added packages put in place, and nothing is sorted or copied per package. A state the store
+    /// already knows stays a reference (like a heartbeat's); an unknown base is `unknownState`, so
+    /// that the sender sends the whole state. States never change once stored, so reading the
+    /// base here and writing later is safe.
+    private func materialize(_ o: Observation) async throws -> (Observation, DeltaPlan?) {
+        guard let delta = o.delta else { return (o, nil) }
+        var out = o
+        out.delta = nil
+        if cache.withLock({ $0.states[o.state.id.hex] }) != nil { return (out, nil) }
+        let loaded: (members: [Int64], ordered: [Int64])? = try await backend.read { db in
+            if try await self.stateRow(hash: o.state.id.hex, db: db, pending: nil) != nil { return nil }
+            guard let row = try await self.stateRow(hash: delta.base.hex, db: db, pending: nil) else {
+                throw TidemarkError(.unknownState, "base state \(delta.base.short) is not known to this store: send the full observation (with packages)")
+            }
+            let members = try await self.members(of: row.rowID, db: db, pending: nil)
+            if let ordered = self.cache.withLock({ $0.ordered[row.rowID] }) { return (members, ordered) }
+            // not known in state order yet (a state read back from the database): sort it once
+            let packages = try await self.loadPackages(members, db: db)
+            let ordered = packages.indices.sorted { Package.stateOrder(packages[$0], packages[$1]) }.map { members[$0] }
+            self.cache.withLock { $0.remember(ordered: ordered, of: row.rowID) }
+            return (members, ordered)
+        }
+        guard let (baseMembers, baseOrdered) = loaded else { return (out, nil) }
+        // what the comparisons and the hash need of the base's packages, read once if the caches lack any
+        let missing = cache.withLock { c in baseMembers.filter { c.objects.index(forKey: $0) == nil || c.keys.index(forKey: $0) == nil } }
+        if !missing.isEmpty { _ = try await backend.read { db in try await self.loadPackages(missing, db: db) } }
+
+        // removed: each must be the base's
+        var removedIDs = Set<Int64>()
+        let removedLookup = cache.withLock { c in delta.removed.map { c.packages[$0] } }
+        for (i, key) in delta.removed.enumerated() {
+            guard let id = removedLookup[i], SortedIDs.contains(baseMembers, id) else {
+                throw TidemarkError(.invalidInput, "removed[\(i)]: '\(key.prefix(120))' is not a package of the base state \(delta.base.short)")
+            }
+            removedIDs.insert(id)
+        }
+        // added, in state order, without those the base keeps anyway
+        let keptAlready = cache.withLock { c in delta.added.map { p in c.packages[p.identityKey].map { SortedIDs.contains(baseMembers, $0) && !removedIDs.contains($0) } ?? false } }
+        var added: [Package] = []
+        var seen = Set<String>()
+        for (p, kept) in zip(delta.added, keptAlready) where !kept && seen.insert(p.identityKey).inserted { added.append(p) }
+        added.sort(by: Package.stateOrder)
+        // the new order: the base's kept members, each added package put in its place (a
+        // non-negative entry is a package row id, -(i + 1) the i-th added package)
+        let keptOrdered = removedIDs.isEmpty ? baseOrdered : baseOrdered.filter { !removedIDs.contains($0) }
+        var order: [Int64] = []
+        order.reserveCapacity(keptOrdered.count + added.count)
+        let (keys, positions): ([String], [Int]) = cache.withLock { c in
+            var positions: [Int] = []
+            for p in added {
+                var lo = 0, hi = keptOrdered.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if let q = c.objects[keptOrdered[mid]], Package.stateOrder(q, p) { lo = mid + 1 } else { hi = mid }
+                }
+                positions.append(lo)
+            }
+            var keys: [String] = []
+            keys.reserveCapacity(keptOrdered.count + added.count)
+            var next = 0
+            for (i, id) in keptOrdered.enumerated() {
+                while next < added.count, positions[next] == i {
+                    keys.append(added[next].identityKey)
+                    next += 1
+                }
+                keys.append(c.keys[id] ?? "")
+            }
+            while next < added.count {
+                keys.append(added[next].identityKey)
+                next += 1
+            }
+            return (keys, positions)
+        }
+        var next = 0
+        for (i, id) in keptOrdered.enumerated() {
+            while next < added.count, positions[next] == i {
+                order.append(-Int64(next) - 1)
+                next += 1
+            }
+            order.append(id)
+        }
+        while next < added.count {
+            order.append(-Int64(next) - 1)
+            next += 1
+        }
+        let got = PackageState.contentAddress(identityKeys: keys, sha256: sha256)
+        guard got == o.state.id else {
+            throw TidemarkError(.invalidInput, "state: the delta (\(delta.added.count) added, \(delta.removed.count) removed) against base \(delta.base.short) gives state \(got.short), not \(o.state.id.short)")
+        }
+        let kept = removedIDs.isEmpty ? baseMembers : baseMembers.filter { !removedIDs.contains($0) }
+        return (out, DeltaPlan(kept: kept, added: added, order: order))
     }
 
     /// Each host is locked when its first observation arrives (a producer's hosts are not known up
@@ -152,16 +306,18 @@ public final class SQLHistoryStore: HistoryStore {
     /// whole transaction.
     private func write(_ batches: [[Observation]]) async throws -> [Result<[RecordOutcome], any Error>] {
         // PostgreSQL: the group's heartbeats first, in one statement (one round trip); the rest,
-        // and heartbeats that statement did not take, as a transaction.
+        // and heartbeats that statement did not take, each in its own transaction. Grouping them
+        // would save little there (PostgreSQL shares the flush of concurrent commits itself) and
+        // cost much: a batch that stores new packages or states holds the shared-rows lock until
+        // COMMIT, so in a group every later batch would do all its work under that lock, and
+        // every other writer with new rows would wait for all of it.
         guard backend.dialect == .postgres else { return try await writeTransaction(batches) }
         let candidates = cache.withLock { c in heartbeatCandidates(batches, cache: c, pending: nil) }
-        guard !candidates.isEmpty else { return try await writeTransaction(batches) }
         var results = [Result<[RecordOutcome], any Error>?](repeating: nil, count: batches.count)
-        for i in try await recordHeartbeatsInOneStatement(candidates, hosts: batches) { results[i] = .success([.recorded]) }
-        let rest = batches.indices.filter { results[$0] == nil }
-        if !rest.isEmpty {
-            for (i, r) in zip(rest, try await writeTransaction(rest.map { batches[$0] })) { results[i] = r }
+        if !candidates.isEmpty {
+            for i in try await recordHeartbeatsInOneStatement(candidates, hosts: batches) { results[i] = .success([.recorded]) }
         }
+        for i in batches.indices where results[i] == nil { results[i] = try await writeTransaction([batches[i]])[0] }
         return results.map { $0! }
     }
 
@@ -294,8 +450,11 @@ public final class SQLHistoryStore: HistoryStore {
         cache.withLock { c in
             c.hosts.merge(pending.hosts) { $1 }
             c.packages.merge(pending.packages) { $1 }
+            c.remember(objects: pending.objects)
+            for (key, id) in pending.packages { c.keys[id] = key }
             c.states.merge(pending.states) { $1 }
             for (k, v) in pending.members { c.remember(members: v, of: k) }
+            for (k, v) in pending.ordered { c.remember(ordered: v, of: k) }
         }
     }
 
@@ -316,7 +475,7 @@ public final class SQLHistoryStore: HistoryStore {
         try await lockHost(o.host, db: db, pending: pending)
         let known = try await stateRow(hash: o.state.id.hex, db: db, pending: pending)
         // Before anything is written (a heartbeat in a group commit has no savepoint).
-        if known == nil, o.state.isReference {
+        if known == nil, o.state.isReference, deltaPlans.withLock({ $0[o.state.id.hex] }) == nil {
             throw TidemarkError(.unknownState, "state \(o.state.id.short) is not known to this store: send the full observation (with packages)")
         }
         let hostID = try await ensureHost(o.host, format: o.state.format, db: db, pending: pending)
@@ -339,9 +498,19 @@ public final class SQLHistoryStore: HistoryStore {
             (state, isNew) = (known, false)
             members = unchanged ? [] : try await self.members(of: known.rowID, db: db, pending: pending)
         } else {
-            members = try await ensurePackages(o, db: db, pending: pending).sorted()
+            let ordered: [Int64]
+            if let plan = deltaPlans.withLock({ $0[o.state.id.hex] }) {
+                // rebuilt from a delta: the base's packages have rows already
+                let added = try await ensurePackages(plan.added, changelogs: o.changelogs, db: db, pending: pending)
+                members = SortedIDs.union(plan.kept, added.sorted())
+                ordered = plan.order.map { $0 >= 0 ? $0 : added[Int(-$0 - 1)] }
+            } else {
+                ordered = try await ensurePackages(o.state.packages, changelogs: o.changelogs, db: db, pending: pending)
+                members = ordered.sorted()
+            }
             (state, isNew) = try await ensureState(
                 o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
+            pending.ordered[state.rowID] = ordered
         }
         // A heartbeat ("nothing changed", sent by reference) without repositories of its own
         // keeps those of the host's previous observation when that was the same state.
@@ -365,7 +534,7 @@ public final class SQLHistoryStore: HistoryStore {
         var nextMembers: [Int64]? = nil
         if let next { nextMembers = try await self.members(of: next.stateRowID, db: db, pending: pending) }
         let opening = SortedIDs.subtract(members, prevMembers ?? [])
-        let installedAt = o.installTimes.isEmpty ? [:] : try await installTimes(of: opening, in: o, db: db)
+        let installedAt = o.installTimes.isEmpty ? [:] : try await installTimes(of: opening, in: o, db: db, pending: pending)
         try await updateSpans(
             hostID: hostID, at: t, before: prev.map { ($0.at, prevMembers!) }, now: members,
             after: next.map { ($0.at, nextMembers!) }, installedAt: installedAt, db: db)
@@ -380,17 +549,14 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     /// Install times of the packages that open a span, by package id.
-    private func installTimes(of ids: [Int64], in o: Observation, db: any SQLDatabase) async throws -> [Int64: Int64] {
+    private func installTimes(of ids: [Int64], in o: Observation, db: any SQLDatabase, pending: Pending) async throws -> [Int64: Int64] {
         var out: [Int64: Int64] = [:]
-        for batch in ids.chunked(Self.chunk) {
-            for r in try await db.raw("SELECT id, key FROM packages WHERE id IN (\(binds: Array(batch)))").all() {
-                if let t = o.installTimes[try r.decode(column: "key", as: String.self)] {
-                    out[try r.decode(column: "id", as: Int64.self)] = t
-                }
-            }
+        for (id, p) in zip(ids, try await loadPackages(ids, db: db, pending: pending)) {
+            if let t = o.installTimes[p.identityKey] { out[id] = t }
         }
         return out
     }
+
 
     private func ensureHost(_ name: String, format: PackageFormat?, db: any SQLDatabase, pending: Pending) async throws -> Int64 {
         if let id = cache.withLock({ $0.hosts[name] }) ?? pending.hosts[name] { return id }
@@ -418,18 +584,23 @@ public final class SQLHistoryStore: HistoryStore {
 
     /// Package ids by identity key, inserting the binaries the store has not seen yet.
     /// The row ids of the observation's packages (in its order), inserting those not stored yet.
-    private func ensurePackages(_ o: Observation, db: any SQLDatabase, pending: Pending) async throws -> [Int64] {
+    private func ensurePackages(_ packages: [Package], changelogs: [String: [ChangelogEntry]], db: any SQLDatabase, pending: Pending) async throws -> [Int64] {
         // One hash of each identity line (thousands per full snapshot): no dictionary of results.
-        var ids = [Int64](repeating: 0, count: o.state.packages.count)
+        var ids = [Int64](repeating: 0, count: packages.count)
         var missingAt: [Int] = []
         cache.withLock { c in
-            for (i, p) in o.state.packages.enumerated() {
+            for (i, p) in packages.enumerated() {
                 let key = p.identityKey
-                if let id = c.packages[key] ?? pending.packages[key] { ids[i] = id } else { missingAt.append(i) }
+                if let id = c.packages[key] ?? pending.packages[key] {
+                    ids[i] = id
+                    if c.objects[id] == nil { pending.objects[id] = p }
+                } else {
+                    missingAt.append(i)
+                }
             }
         }
         if missingAt.isEmpty { return ids }
-        let missing = missingAt.map { o.state.packages[$0] }
+        let missing = missingAt.map { packages[$0] }
         var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
         let toInsert = missing.filter { found[$0.identityKey] == nil }
         if !toInsert.isEmpty {
@@ -459,7 +630,7 @@ public final class SQLHistoryStore: HistoryStore {
         // Changelogs belong to the binary: stored once, by the first observation that has one.
         var logs = JSONRows()
         for p in missing {
-            guard let entries = o.changelogs[p.identityKey], !entries.isEmpty, let id = found[p.identityKey] else { continue }
+            guard let entries = changelogs[p.identityKey], !entries.isEmpty, let id = found[p.identityKey] else { continue }
             logs.append([.int(id), .text(Self.changelogJSON(entries))])
         }
         if logs.count > 0 {
@@ -474,6 +645,7 @@ public final class SQLHistoryStore: HistoryStore {
             }
             ids[i] = id
             pending.packages[p.identityKey] = id
+            pending.objects[id] = p
         }
         return ids
     }
@@ -688,8 +860,7 @@ public final class SQLHistoryStore: HistoryStore {
         let pending = Pending()
         try await backend.transaction { db in
             for (i, state) in states.enumerated() where try await self.stateRow(hash: state.id.hex, db: db, pending: pending) == nil {
-                let members = try await self.ensurePackages(
-                    Observation(host: "-", at: Timestamp(seconds: 0), state: state, source: .snapshot), db: db, pending: pending).sorted()
+                let members = try await self.ensurePackages(state.packages, changelogs: [:], db: db, pending: pending).sorted()
                 var base: (Int64, [Int64])? = nil
                 if i < bases.count, let b = bases[i], let row = try await self.stateRow(hash: b.hex, db: db, pending: pending) {
                     base = (row.rowID, try await self.members(of: row.rowID, db: db, pending: pending))
@@ -801,16 +972,46 @@ public final class SQLHistoryStore: HistoryStore {
             status: try r.decode(column: "status", as: String?.self))
     }
 
-    private func loadPackages(_ ids: [Int64], db: any SQLDatabase) async throws -> [Package] {
-        var out: [Package] = []
-        out.reserveCapacity(ids.count)
-        for batch in ids.chunked(Self.chunk * 2) {
-            for r in try await db.raw("SELECT \(unsafeRaw: Self.packageColumns) FROM packages p WHERE p.id IN (\(binds: Array(batch)))").all() {
-                out.append(try package(r))
+    /// Package rows by id, in the order given: from the cache, the rest read and remembered (in a
+    /// write transaction, in `pending`: rows it inserted exist only if it commits).
+    private func loadPackages(_ ids: [Int64], db: any SQLDatabase, pending: Pending? = nil) async throws -> [Package] {
+        var out: [Package?] = []
+        var missing: [Int64] = []
+        cache.withLock { c in
+            out = ids.map { id in
+                let p = c.objects[id] ?? pending?.objects[id]
+                if p == nil { missing.append(id) }
+                return p
             }
         }
-        guard out.count == ids.count else { throw StoreCorruption("a state refers to \(ids.count - out.count) missing packages") }
-        return out
+        if missing.isEmpty { return out.map { $0! } }
+        var found: [Int64: Package] = [:]
+        for batch in missing.chunked(Self.chunk * 2) {
+            for r in try await db.raw("SELECT \(unsafeRaw: Self.packageColumns) FROM packages p WHERE p.id IN (\(binds: Array(batch)))").all() {
+                found[try r.decode(column: "id", as: Int64.self)] = try package(r)
+            }
+        }
+        var result: [Package] = []
+        result.reserveCapacity(ids.count)
+        for (id, p) in zip(ids, out) {
+            guard let q = p ?? found[id] else { throw StoreCorruption("a state refers to a missing package (row \(id))") }
+            result.append(q)
+        }
+        if let pending {
+            for (id, p) in found {
+                pending.objects[id] = p
+                pending.packages[p.identityKey] = id
+            }
+        } else {
+            cache.withLock { c in
+                c.remember(objects: found)
+                for (id, p) in found {
+                    c.keys[id] = p.identityKey
+                    c.packages[p.identityKey] = id
+                }
+            }
+        }
+        return result
     }
 
     public func installTimes(host: String, at: Timestamp) async throws -> [String: Int64] {

@@ -164,6 +164,39 @@ import TidemarkTestSupport
         for s in [a, b] { try await s.close() }
     }
 
+    /// Writers of one observation each share that lock (they insert new rows in one global order)
+    /// while a writer of several observations takes it alone: the same new packages and states
+    /// from many hosts at once, as when a whole fleet takes one update. Every batch must succeed,
+    /// each state and package stored once.
+    @Test func oneObservationWritersShareTheLockBesideAWriterOfSeveral() async throws {
+        let server = try PostgresServer.shared()
+        let url = try server.createDatabase()
+        defer { server.dropDatabase(url: url) }
+        let stores = [try await SQLHistoryStore.openPostgres(url: url), try await SQLHistoryStore.openPostgres(url: url), try await SQLHistoryStore.openPostgres(url: url)]
+        for round in 0..<20 {
+            let x = T.pkg("x\(round)", "1"), y = T.pkg("y\(round)", "1"), z = T.pkg("z\(round)", "1")
+            let outcomes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<6 {   // lone observations: the same new packages, some the same state
+                    let packages = [[x, y, z], [z, y], [x, y, z], [y, x], [z, x, y], [x]][i]
+                    group.addTask { try await stores[i % 3].record([T.obs("one\(round)-\(i)", 100, packages)]).count }
+                }
+                group.addTask { try await stores[2].record([T.obs("many\(round)", 100, [z, y]), T.obs("many\(round)-2", 100, [y, x])]).count }
+                var n = 0
+                for try await c in group { n += c }
+                return n
+            }
+            #expect(outcomes == 8)
+        }
+        let (packages, states) = try await stores[0].backend.read { db in
+            (try await db.raw("SELECT COUNT(*) AS n FROM packages").first()!.decode(column: "n", as: Int.self),
+             try await db.raw("SELECT COUNT(*) AS n FROM states").first()!.decode(column: "n", as: Int.self))
+        }
+        #expect(packages == 20 * 3)
+        #expect(states == 20 * 4)   // {x,y,z}, {y,z}, {x,y}, {x} each round
+        #expect(try await stores[0].hosts().count == 20 * 8)
+        for s in stores { try await s.close() }
+    }
+
     @Test func anUnreachableServerIsAClearError() async throws {
         do {
             _ = try await SQLHistoryStore.openPostgres(url: "postgres://tidemark:s3cret@127.0.0.1:1/fleet")

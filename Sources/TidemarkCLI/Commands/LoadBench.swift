@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import TidemarkCore
+import TidemarkHosts
 import TidemarkRepo
 
 extension BenchCommand {
@@ -28,6 +29,10 @@ extension BenchCommand {
         var snapshotRate: Double = 0
         @Flag(help: "Send changed snapshots whole (all packages) instead of as what changed since the host's last state, as the agent does.")
         var fullSnapshots = false
+        @Option(help: ArgumentHelp("A shell command run after the warm-up, before anything is measured.", discussion: "scripts/bench-load.sh gives PostgreSQL's VACUUM ANALYZE here: after the warm-up's bulk load of 3,000,000 rows autovacuum would otherwise do it within the next minute, in the middle of the measured load, which a server in steady state does not see.", valueName: "command"))
+        var afterWarmUp: String?
+        @Flag(help: "Also print each measured second: answers, p99 and the slowest (where a tail comes from: a stall or a steady spread).")
+        var timeline = false
 
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
@@ -83,6 +88,12 @@ extension BenchCommand {
                 try await group.waitForAll()
             }
 
+            if let afterWarmUp {
+                Output.warn("load: after the warm-up: \(afterWarmUp)")
+                try Subprocess.check("/bin/sh", ["-c", afterWarmUp])
+            }
+
+            let phaseStart = Shared(ContinuousClock.now), answered = Shared([Double]())
             let latencies = Shared([Double]()), errors = Shared(0), firstError = Shared<String?>(nil)
             /// One report of host `h`; its latency counts from `since` (the scheduled send time
             /// in open loop, so a slow server cannot hide its backlog: no coordinated omission).
@@ -117,7 +128,13 @@ extension BenchCommand {
                     if status != 201 {
                         errors.value.withLock { $0 += 1 }
                         firstError.value.withLock { $0 = $0 ?? "\(status) \(answer)" }
-                    } else { latencies.value.withLock { $0.append(inMilliseconds(ContinuousClock.now - t)) } }
+                    } else {
+                        let now = ContinuousClock.now, start = phaseStart.value.withLock { $0 }
+                        latencies.value.withLock { l in
+                            l.append(inMilliseconds(now - t))
+                            answered.value.withLock { $0.append(inSeconds(now - start)) }   // (always inside latencies' lock: the two stay paired)
+                        }
+                    }
                     if changed { current.value.withLock { $0[h] = id } }
                 } catch {
                     errors.value.withLock { $0 += 1 }
@@ -126,6 +143,8 @@ extension BenchCommand {
             }
             func phase(_ seconds: Double, changed: Bool, rate: Double) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double) {
                 latencies.value.withLock { $0 = [] }
+                answered.value.withLock { $0 = [] }
+                phaseStart.value.withLock { $0 = ContinuousClock.now }
                 errors.value.withLock { $0 = 0 }
                 let t0 = ContinuousClock.now
                 let deadline = t0 + .milliseconds(Int64(seconds * 1000))
@@ -160,6 +179,15 @@ extension BenchCommand {
                     }
                 }
                 let l = latencies.value.withLock { $0 }
+                if timeline {
+                    let at = answered.value.withLock { $0 }
+                    var bySecond: [Int: [Double]] = [:]
+                    for (a, ms) in zip(at, l) { bySecond[Int(a), default: []].append(ms) }
+                    for second in bySecond.keys.sorted() {
+                        let xs = bySecond[second]!.sorted()
+                        Output.warn(String(format: "load: %@ second %d: %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!))
+                    }
+                }
                 return (l.count, errors.value.withLock { $0 }, l, inSeconds(ContinuousClock.now - t0))
             }
             func pct(_ xs: [Double], _ p: Double) -> String {

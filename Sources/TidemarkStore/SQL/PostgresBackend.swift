@@ -102,9 +102,10 @@ public final class PostgresBackend: SQLBackend {
             """).run()
     }
 
-    /// One transaction-scoped advisory lock (in the two-key space, apart from the hosts' keys).
-    public func lockSharedRows(db: any SQLDatabase) async throws {
-        try await db.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: Self.lockSpace), 1)").run()
+    /// One transaction-scoped advisory lock (in the two-key space, apart from the hosts' keys),
+    /// shared by the writers of one observation each, exclusive for the others.
+    public func lockSharedRows(db: any SQLDatabase, shared: Bool) async throws {
+        try await db.raw("SELECT pg_advisory_xact_lock\(unsafeRaw: shared ? "_shared" : "")(\(unsafeRaw: Self.lockSpace), 1)").run()
     }
 
     /// A session advisory lock on a connection kept aside for the duration of `body`; the server

@@ -47,7 +47,13 @@ public protocol SQLBackend: Sendable {
     /// this transaction ends. Without it two writers inserting overlapping new rows in different
     /// orders wait for each other's uncommitted rows: a deadlock, which PostgreSQL breaks by
     /// failing one of them. Writers of known content (heartbeats, shared states) never take it.
-    func lockSharedRows(db: any SQLDatabase) async throws
+    ///
+    /// `shared`: for a transaction that records one observation, which inserts its new rows in
+    /// one global order (packages by key, their changelogs by id, then the state, then the
+    /// repository set), so that two such transactions can wait for each other's rows but never
+    /// in a cycle; they run side by side, and only writers in arbitrary order (several
+    /// observations in one transaction) exclude them.
+    func lockSharedRows(db: any SQLDatabase, shared: Bool) async throws
     /// Runs `body` (schema migrations) while no other process migrates the same database.
     func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
 }
@@ -59,8 +65,13 @@ extension SQLBackend {
     public func lockHosts(_ names: [String], db: any SQLDatabase) async throws {
         for name in names { try await lockHost(name, db: db) }
     }
-    public func lockSharedRows(db: any SQLDatabase) async throws {}
+    public func lockSharedRows(db: any SQLDatabase, shared: Bool) async throws {}
     public func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
+}
+
+extension SQLBackend {
+    /// `lockSharedRows` for a writer that inserts shared rows in no particular order: alone.
+    public func lockSharedRows(db: any SQLDatabase) async throws { try await lockSharedRows(db: db, shared: false) }
 }
 
 /// `begin` … COMMIT around `body`, ROLLBACK if it throws: the one transaction wrapper both

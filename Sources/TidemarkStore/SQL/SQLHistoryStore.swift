@@ -151,6 +151,9 @@ public final class SQLHistoryStore: HistoryStore {
         /// Advisory locks this transaction holds (they last until it ends).
         var lockedHosts: Set<String> = []
         var sharedRowsLocked = false
+        /// The transaction records a single observation, inserting its new shared rows in the
+        /// global order (see `SQLBackend.lockSharedRows`): it may share that lock.
+        var oneObservation = false
 
         struct Mark {
             var hosts: [String: Int64], packages: [String: Int64], states: [String: StateRow], members: [Int64: [Int64]]
@@ -358,6 +361,7 @@ public final class SQLHistoryStore: HistoryStore {
 
     private func writeTransaction(_ batches: [[Observation]]) async throws -> [Result<[RecordOutcome], any Error>] {
         let pending = Pending()
+        pending.oneObservation = batches.count == 1 && batches[0].count == 1
         let hosts = Set(batches.joined().map(\.host)).sorted()
         let results: [Result<[RecordOutcome], any Error>]
         do {
@@ -465,7 +469,7 @@ public final class SQLHistoryStore: HistoryStore {
 
     private func lockSharedRows(db: any SQLDatabase, pending: Pending) async throws {
         guard !pending.sharedRowsLocked else { return }
-        try await backend.lockSharedRows(db: db)
+        try await backend.lockSharedRows(db: db, shared: pending.oneObservation)
         pending.sharedRowsLocked = true
     }
 
@@ -602,7 +606,8 @@ public final class SQLHistoryStore: HistoryStore {
         if missingAt.isEmpty { return ids }
         let missing = missingAt.map { packages[$0] }
         var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
-        let toInsert = missing.filter { found[$0.identityKey] == nil }
+        // in key order: the global order in which writers of one observation insert (`lockSharedRows`)
+        let toInsert = missing.filter { found[$0.identityKey] == nil }.sorted { $0.identityKey < $1.identityKey }
         if !toInsert.isEmpty {
             try await lockSharedRows(db: db, pending: pending)
             var rows = JSONRows()
@@ -628,14 +633,17 @@ public final class SQLHistoryStore: HistoryStore {
         let raced = toInsert.filter { found[$0.identityKey] == nil }.map(\.identityKey)
         if !raced.isEmpty { found.merge(try await lookupPackageIDs(raced, db: db)) { $1 } }
         // Changelogs belong to the binary: stored once, by the first observation that has one.
-        var logs = JSONRows()
+        var logs: [(Int64, String)] = []
         for p in missing {
             guard let entries = changelogs[p.identityKey], !entries.isEmpty, let id = found[p.identityKey] else { continue }
-            logs.append([.int(id), .text(Self.changelogJSON(entries))])
+            logs.append((id, Self.changelogJSON(entries)))
         }
-        if logs.count > 0 {
+        logs.sort { $0.0 < $1.0 }   // by package id: the global order again
+        if !logs.isEmpty {
+            var rows = JSONRows()
+            for (id, text) in logs { rows.append([.int(id), .text(text)]) }
             var sql = SQLQueryString("INSERT INTO changelogs (package_id, entries) SELECT \(unsafeRaw: JSONRows.column(0, integer: true)), \(unsafeRaw: JSONRows.column(1)) FROM ")
-            sql.appendInterpolation(logs.source(backend.dialect))
+            sql.appendInterpolation(rows.source(backend.dialect))
             sql.appendLiteral(" WHERE true ON CONFLICT (package_id) DO NOTHING")
             try await db.raw(sql).run()
         }

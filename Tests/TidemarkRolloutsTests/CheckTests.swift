@@ -75,8 +75,11 @@ private let now = Timestamp(seconds: 1_737_453_600)
     }
 
     @Test func cancellingEndsTheCommandAsPending() async {
-        let task = Task { await run("echo waiting; sleep 30", timeout: 60) }
-        try? await Task.sleep(for: .milliseconds(500))
+        // cancelled once the command has written its line (not after a fixed wait: a loaded machine may not have started it yet)
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-check-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let task = Task { await run("echo waiting; touch '\(marker)'; sleep 30", timeout: 60) }
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: marker) { try? await Task.sleep(for: .milliseconds(50)) }
         task.cancel()
         let r = await task.value
         #expect(r.status == .pending)

@@ -85,7 +85,11 @@ func inTransaction<T: Sendable>(
         try await db.raw("COMMIT").run()
         return r
     } catch {
-        try? await db.raw("ROLLBACK").run()
+        // In a task of its own, which the caller's cancellation does not reach: in a cancelled
+        // task (a client that hung up, a server shutting down) the driver refuses to run the
+        // ROLLBACK, which would leave the connection inside this transaction, and on SQLite, whose
+        // one write connection every writer shares, every later BEGIN would fail.
+        await Task { try? await db.raw("ROLLBACK").run() }.value
         throw error
     }
 }

@@ -93,8 +93,9 @@ extension BenchCommand {
                 try Subprocess.check("/bin/sh", ["-c", afterWarmUp])
             }
 
-            let phaseStart = Shared(ContinuousClock.now), answered = Shared([Double]())
-            let latencies = Shared([Double]()), errors = Shared(0), firstError = Shared<String?>(nil)
+            /// Each answer: seconds into its phase, and its latency in milliseconds.
+            let phaseStart = Shared(ContinuousClock.now), answers = Shared([(at: Double, ms: Double)]())
+            let errors = Shared(0), firstError = Shared<String?>(nil)
             /// One report of host `h`; its latency counts from `since` (the scheduled send time
             /// in open loop, so a slow server cannot hide its backlog: no coordinated omission).
             @Sendable func report(_ h: Int, changed: Bool, since: ContinuousClock.Instant? = nil) async {
@@ -130,10 +131,7 @@ extension BenchCommand {
                         firstError.value.withLock { $0 = $0 ?? "\(status) \(answer)" }
                     } else {
                         let now = ContinuousClock.now, start = phaseStart.value.withLock { $0 }
-                        latencies.value.withLock { l in
-                            l.append(inMilliseconds(now - t))
-                            answered.value.withLock { $0.append(inSeconds(now - start)) }   // (always inside latencies' lock: the two stay paired)
-                        }
+                        answers.value.withLock { $0.append((inSeconds(now - start), inMilliseconds(now - t))) }
                     }
                     if changed { current.value.withLock { $0[h] = id } }
                 } catch {
@@ -142,8 +140,7 @@ extension BenchCommand {
                 }
             }
             func phase(_ seconds: Double, changed: Bool, rate: Double) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double) {
-                latencies.value.withLock { $0 = [] }
-                answered.value.withLock { $0 = [] }
+                answers.value.withLock { $0 = [] }
                 phaseStart.value.withLock { $0 = ContinuousClock.now }
                 errors.value.withLock { $0 = 0 }
                 let t0 = ContinuousClock.now
@@ -178,11 +175,11 @@ extension BenchCommand {
                         }
                     }
                 }
-                let l = latencies.value.withLock { $0 }
+                let all = answers.value.withLock { $0 }
+                let l = all.map(\.ms)
                 if timeline {
-                    let at = answered.value.withLock { $0 }
                     var bySecond: [Int: [Double]] = [:]
-                    for (a, ms) in zip(at, l) { bySecond[Int(a), default: []].append(ms) }
+                    for a in all { bySecond[Int(a.at), default: []].append(a.ms) }
                     for second in bySecond.keys.sorted() {
                         let xs = bySecond[second]!.sorted()
                         Output.warn(String(format: "load: %@ second %d: %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!))

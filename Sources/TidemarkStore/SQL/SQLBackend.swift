@@ -69,11 +69,6 @@ extension SQLBackend {
     public func withMigrationLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
 }
 
-extension SQLBackend {
-    /// `lockSharedRows` for a writer that inserts shared rows in no particular order: alone.
-    public func lockSharedRows(db: any SQLDatabase) async throws { try await lockSharedRows(db: db, shared: false) }
-}
-
 /// `begin` … COMMIT around `body`, ROLLBACK if it throws: the one transaction wrapper both
 /// backends use (on a connection they hold for the duration).
 func inTransaction<T: Sendable>(

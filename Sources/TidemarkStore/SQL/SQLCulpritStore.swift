@@ -48,7 +48,7 @@ public struct SQLCulpritStore: CulpritStore {
     public func createBisect(_ session: BisectSession) async throws -> BisectSession {
         let target = Self.targetKey(session.target)
         return try await backend.transaction { db in
-            try await backend.lockSharedRows(db: db)
+            try await backend.lockSharedRows(db: db, shared: false)
             if let r = try await db.raw("SELECT id FROM bisect_sessions WHERE target = \(bind: target) AND status = 'running'").first() {
                 let id = try r.decode(column: "id", as: Int64.self)
                 throw TidemarkError(.conflict, "bisection \(id) is still running on \(session.target): `tidemark bisect resume` continues it, `tidemark bisect reset` ends it")

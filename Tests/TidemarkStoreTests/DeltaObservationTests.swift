@@ -53,6 +53,27 @@ import TidemarkTestSupport
         }
     }
 
+    /// Two servers on one database: each checks a delta against the base in its own cache, and
+    /// the second to send a state the first already stored records a reference to that state
+    /// (found under the host's lock at write time), not a second copy.
+    @Test(arguments: Backend.allCases) func aDeltaToAStateAnotherServerStoredReusesIt(backend: Backend) async throws {
+        try await HistoryStoreTests.withStore(backend) { a, location in
+            let b = try await SQLHistoryStore.open(location: location)
+            _ = try await a.record([HistoryStoreTests.obs("w2", 1_000, Self.before)])
+            _ = try await b.record([HistoryStoreTests.obs("w1", 1_000, Self.before)])
+            #expect(try await a.record([Self.delta("w2", 2_000, from: Self.before, to: Self.after)]) == [.recordedNewState])
+            let states = try await counts(a)[1]
+            #expect(try await b.record([Self.delta("w1", 2_000, from: Self.before, to: Self.after)]) == [.recorded])
+            #expect(try await counts(a)[1] == states, "no second copy of the state")
+            #expect(try await b.whereIs(name: "strace", at: Timestamp(seconds: 2_500)).versions.map(\.hosts) == [["w1", "w2"]])
+            #expect(try await b.whereIs(name: "perl-Mojo", at: Timestamp(seconds: 2_500)).versions.map(\.evr) == ["0.35-1"])
+            // and a wrong delta is still refused by a store that has its base cached
+            let other = PackageState(Self.after + [Self.pkg("vim", "9.1")]).id
+            await #expect(throws: TidemarkError.self) { try await b.record([Self.delta("w1", 3_000, from: Self.after, to: Self.before, claim: other)]) }
+            try await b.close()
+        }
+    }
+
     @Test(arguments: Backend.allCases) func aWrongDeltaIsRefusedAndStoresNothing(backend: Backend) async throws {
         try await HistoryStoreTests.withStore(backend) { store, _ in
             _ = try await store.record([HistoryStoreTests.obs("w1", 1_000, Self.before)])

@@ -51,6 +51,9 @@ public final class SQLHistoryStore: HistoryStore {
             objects.merge(new) { a, _ in a }
         }
         var states: [String: StateRow] = [:]
+        /// `states` by row id: a delta's base is found by id (its depth decides whether the new
+        /// state is stored as a delta against it) without a round trip.
+        var stateRows: [Int64: StateRow] = [:]
         var members: [Int64: [Int64]] = [:]
         var memberOrder: [Int64] = []
         var memberHead = 0
@@ -202,7 +205,23 @@ public final class SQLHistoryStore: HistoryStore {
         var out = o
         out.delta = nil
         if cache.withLock({ $0.states[o.state.id.hex] }) != nil { return (out, nil) }
-        let loaded: (members: [Int64], ordered: [Int64])? = try await backend.read { db in
+        // The base this store wrote or read lately (a host's previous state, the common case) is
+        // in the caches with its members in state order: nothing to read. Whether the new state
+        // exists already is then left to the write (which looks it up under the host's lock).
+        let cached: (members: [Int64], ordered: [Int64])? = cache.withLock { c in
+            guard let row = c.states[delta.base.hex], let m = c.members[row.rowID], let ordered = c.ordered[row.rowID] else { return nil }
+            return (m, ordered)
+        }
+        let loaded: (members: [Int64], ordered: [Int64])?
+        if let cached { loaded = cached } else { loaded = try await readBase(of: o, delta: delta) }
+        guard let (baseMembers, baseOrdered) = loaded else { return (out, nil) }
+        return try await check(o, delta: delta, baseMembers: baseMembers, baseOrdered: baseOrdered)
+    }
+
+    /// The base's members (by id and in state order) from the database; nil when the store
+    /// already has the new state (the observation is then a reference to it).
+    private func readBase(of o: Observation, delta: ObservationDelta) async throws -> (members: [Int64], ordered: [Int64])? {
+        try await backend.read { db in
             if try await self.stateRow(hash: o.state.id.hex, db: db, pending: nil) != nil { return nil }
             guard let row = try await self.stateRow(hash: delta.base.hex, db: db, pending: nil) else {
                 throw TidemarkError(.unknownState, "base state \(delta.base.short) is not known to this store: send the full observation (with packages)")
@@ -215,7 +234,12 @@ public final class SQLHistoryStore: HistoryStore {
             self.cache.withLock { $0.remember(ordered: ordered, of: row.rowID) }
             return (members, ordered)
         }
-        guard let (baseMembers, baseOrdered) = loaded else { return (out, nil) }
+    }
+
+    /// Checks a delta against its base's members and plans the write of the state it gives.
+    private func check(_ o: Observation, delta: ObservationDelta, baseMembers: [Int64], baseOrdered: [Int64]) async throws -> (Observation, DeltaPlan?) {
+        var out = o
+        out.delta = nil
         // what the comparisons and the hash need of the base's packages, read once if the caches lack any
         let missing = cache.withLock { c in baseMembers.filter { c.objects.index(forKey: $0) == nil || c.keys.index(forKey: $0) == nil } }
         if !missing.isEmpty { _ = try await backend.read { db in try await self.loadPackages(missing, db: db) } }
@@ -457,6 +481,7 @@ public final class SQLHistoryStore: HistoryStore {
             c.remember(objects: pending.objects)
             for (key, id) in pending.packages { c.keys[id] = key }
             c.states.merge(pending.states) { $1 }
+            for row in pending.states.values { c.stateRows[row.rowID] = row }
             for (k, v) in pending.members { c.remember(members: v, of: k) }
             for (k, v) in pending.ordered { c.remember(ordered: v, of: k) }
         }
@@ -513,7 +538,7 @@ public final class SQLHistoryStore: HistoryStore {
                 members = ordered.sorted()
             }
             (state, isNew) = try await ensureState(
-                o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, db: db, pending: pending)
+                o.state, members: members, base: prev.map { ($0.stateRowID, prevMembers!) }, absent: true, db: db, pending: pending)
             pending.ordered[state.rowID] = ordered
         }
         // A heartbeat ("nothing changed", sent by reference) without repositories of its own
@@ -605,7 +630,12 @@ public final class SQLHistoryStore: HistoryStore {
         }
         if missingAt.isEmpty { return ids }
         let missing = missingAt.map { packages[$0] }
-        var found = try await lookupPackageIDs(missing.map(\.identityKey), db: db)
+        // A few packages this store has not seen (a delta's new versions) are most likely new:
+        // insert them straight away (a round trip less) under the lock a single observation
+        // shares anyway; many (a first snapshot against a cold cache) are looked up first, so
+        // that nothing is locked when they all exist.
+        let insertFirst = pending.oneObservation && missing.count <= 16
+        var found = insertFirst ? [:] : try await lookupPackageIDs(missing.map(\.identityKey), db: db)
         // in key order: the global order in which writers of one observation insert (`lockSharedRows`)
         let toInsert = missing.filter { found[$0.identityKey] == nil }.sorted { $0.identityKey < $1.identityKey }
         if !toInsert.isEmpty {
@@ -689,11 +719,13 @@ public final class SQLHistoryStore: HistoryStore {
         return (before, after)
     }
 
+    /// - Parameter absent: the caller looked the state up in this transaction and did not find it
+    ///   (a writer that stores it meanwhile is caught by the insert's conflict).
     private func ensureState(
-        _ state: PackageState, members: [Int64], base: (Int64, [Int64])?, db: any SQLDatabase, pending: Pending
+        _ state: PackageState, members: [Int64], base: (Int64, [Int64])?, absent: Bool = false, db: any SQLDatabase, pending: Pending
     ) async throws -> (StateRow, Bool) {
         let hash = state.id.hex
-        if let row = try await stateRow(hash: hash, db: db, pending: pending) { return (row, false) }
+        if !absent, let row = try await stateRow(hash: hash, db: db, pending: pending) { return (row, false) }
         var baseID: Int64? = nil, depth = 0
         var added = members, removed: [Int64] = []
         if let (bID, bMembers) = base, let bRow = try await stateRow(rowID: bID, db: db, pending: pending), bRow.depth < Self.maxDepth {
@@ -732,6 +764,7 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     private func stateRow(rowID: Int64, db: any SQLDatabase, pending: Pending?) async throws -> StateRow? {
+        if let r = cache.withLock({ $0.stateRows[rowID] }) ?? pending?.states.values.first(where: { $0.rowID == rowID }) { return r }
         guard let row = try await db.raw("SELECT id, package_count, depth FROM states WHERE id = \(bind: rowID)").first() else { return nil }
         return StateRow(
             rowID: rowID, count: try row.decode(column: "package_count", as: Int.self), depth: try row.decode(column: "depth", as: Int.self))
@@ -790,6 +823,14 @@ public final class SQLHistoryStore: HistoryStore {
         let closing = SortedIDs.subtract(previous, now)
         let opening = SortedIDs.subtract(now, previous)
         guard let (nextAt, nextMembers) = after else {
+            // The common case, the host's newest observation: PostgreSQL closes the old spans
+            // and opens the new ones in one statement (disjoint packages, so neither sees the
+            // other's rows).
+            if backend.dialect == .postgres, !closing.isEmpty, closing.count <= Self.chunk, !opening.isEmpty {
+                let close = SQLQueryString("WITH closed AS (UPDATE spans SET until = \(bind: t) WHERE host_id = \(bind: hostID) AND until IS NULL AND package_id IN (\(binds: closing)) RETURNING 1) ")
+                try await insertSpans(hostID: hostID, packages: opening, since: t, until: nil, installedAt: installedAt, after: close, db: db)
+                return
+            }
             for batch in closing.chunked(Self.chunk) {
                 try await db.raw("UPDATE spans SET until = \(bind: t) WHERE host_id = \(bind: hostID) AND until IS NULL AND package_id IN (\(binds: Array(batch)))").run()
             }
@@ -821,11 +862,17 @@ public final class SQLHistoryStore: HistoryStore {
         try await insertSpans(hostID: hostID, packages: fresh, since: t, until: nextAt, installedAt: installedAt, db: db)
     }
 
-    private func insertSpans(hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], db: any SQLDatabase) async throws {
+    /// - Parameter prefix: a `WITH …` clause run in the same statement.
+    private func insertSpans(
+        hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], after prefix: SQLQueryString? = nil, db: any SQLDatabase
+    ) async throws {
         guard !packages.isEmpty else { return }
         var rows = JSONRows()
         for p in packages { rows.append([.int(p), JSONRows.int(installedAt[p])]) }
-        var sql = SQLQueryString("INSERT INTO spans (host_id, package_id, since, until, installed_at) SELECT \(bind: hostID), ")
+        var sql = prefix ?? SQLQueryString("")
+        sql.appendLiteral("INSERT INTO spans (host_id, package_id, since, until, installed_at) SELECT ")
+        sql.appendInterpolation(bind: hostID)
+        sql.appendLiteral(", ")
         sql.appendLiteral("\(JSONRows.column(0, integer: true)), ")
         sql.appendInterpolation(bind: since)
         sql.appendLiteral(", ")

@@ -50,7 +50,9 @@ final class LoadConnections: Sendable {
     private func take() async -> Connection {
         await withCheckedContinuation { (k: CheckedContinuation<Connection, Never>) in
             let c: Connection? = pool.withLock { p in
-                if let c = p.free.popLast() { return c }
+                // the longest idle first: every connection is used in turn, none outlives the
+                // server's idle timeout unused
+                if !p.free.isEmpty { return p.free.removeFirst() }
                 p.waiting.append(k)
                 return nil
             }

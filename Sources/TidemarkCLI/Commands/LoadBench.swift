@@ -22,7 +22,7 @@ extension BenchCommand {
         @Option var hosts = 1000
         @Option var packages = 3000
         @Option(help: "Seconds of measured load (split between heartbeats and changed snapshots).") var duration = 60
-        @Option(help: "Closed loop: workers, each sending its next report once the last is answered (so at most this many requests at once).") var concurrency = 32
+        @Option(help: "Workers of the warm-up and the closed loop, each sending its next report once the last is answered (so at most this many requests at once).") var concurrency = 32
         @Option(help: ArgumentHelp(
             "Keep-alive connections to the server (default: one per host, at most 256).",
             discussion: "A fleet's agents each have their own connection, so in open loop a report is sent when it is due. Fewer connections than reports in flight would queue reports in the generator and cap how many the server sees at once, which a fleet does not do."))
@@ -40,9 +40,10 @@ extension BenchCommand {
 
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
+            let connections = max(self.connections ?? min(hosts, 256), 1)
             let token = try readInput(tokenFile).trimmed
             // Connections as a fleet's agents have them: enough that a due report never waits for one.
-            let client = try await LoadConnections(server: server, token: token, count: max(connections ?? min(hosts, 256), 1))
+            let client = try await LoadConnections(server: server, token: token, count: connections)
             // The generator shares the machine with the server, so it should cost it as little as
             // real hosts would (each encodes its own state on its own CPU): every package is
             // encoded once, in state order; a host's state replaces one package by a newer build
@@ -203,7 +204,7 @@ extension BenchCommand {
             let snaps = await phase(half, changed: true, rate: snapshotRate)
             await client.shutdown()
             if let first = firstError.value.withLock({ $0 }) { Output.warn("load: first error: \(first)") }
-            Output.line("load: \(hosts) hosts, \(packages) packages each, \(concurrency) closed-loop workers, \(max(connections ?? min(hosts, 256), 1)) connections, \(server)")
+            Output.line("load: \(hosts) hosts, \(packages) packages each, \(concurrency) closed-loop workers, \(connections) connections, \(server)")
             func offered(_ rate: Double) -> String { rate > 0 ? String(format: "  offered %.0f/s", rate) : "" }
             Output.line(String(format: "heartbeats:        %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(beats.count) / beats.elapsed, beats.count, beats.elapsed, pct(beats.latencies, 0.5), pct(beats.latencies, 0.99), beats.errors) + offered(heartbeatRate))
             Output.line((fullSnapshots ? "(whole) " : "(delta) ") + String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors) + offered(snapshotRate))

@@ -215,7 +215,7 @@ public final class SQLHistoryStore: HistoryStore {
         let loaded: (members: [Int64], ordered: [Int64])?
         if let cached { loaded = cached } else { loaded = try await readBase(of: o, delta: delta) }
         guard let (baseMembers, baseOrdered) = loaded else { return (out, nil) }
-        return try await check(o, delta: delta, baseMembers: baseMembers, baseOrdered: baseOrdered)
+        return (out, try await plan(o, delta: delta, baseMembers: baseMembers, baseOrdered: baseOrdered))
     }
 
     /// The base's members (by id and in state order) from the database; nil when the store
@@ -237,9 +237,7 @@ public final class SQLHistoryStore: HistoryStore {
     }
 
     /// Checks a delta against its base's members and plans the write of the state it gives.
-    private func check(_ o: Observation, delta: ObservationDelta, baseMembers: [Int64], baseOrdered: [Int64]) async throws -> (Observation, DeltaPlan?) {
-        var out = o
-        out.delta = nil
+    private func plan(_ o: Observation, delta: ObservationDelta, baseMembers: [Int64], baseOrdered: [Int64]) async throws -> DeltaPlan {
         // what the comparisons and the hash need of the base's packages, read once if the caches lack any
         let missing = cache.withLock { c in baseMembers.filter { c.objects.index(forKey: $0) == nil || c.keys.index(forKey: $0) == nil } }
         if !missing.isEmpty { _ = try await backend.read { db in try await self.loadPackages(missing, db: db) } }
@@ -307,7 +305,7 @@ public final class SQLHistoryStore: HistoryStore {
             throw TidemarkError(.invalidInput, "state: the delta (\(delta.added.count) added, \(delta.removed.count) removed) against base \(delta.base.short) gives state \(got.short), not \(o.state.id.short)")
         }
         let kept = removedIDs.isEmpty ? baseMembers : baseMembers.filter { !removedIDs.contains($0) }
-        return (out, DeltaPlan(kept: kept, added: added, order: order))
+        return DeltaPlan(kept: kept, added: added, order: order)
     }
 
     /// Each host is locked when its first observation arrives (a producer's hosts are not known up
@@ -828,7 +826,7 @@ public final class SQLHistoryStore: HistoryStore {
             // other's rows).
             if backend.dialect == .postgres, !closing.isEmpty, closing.count <= Self.chunk, !opening.isEmpty {
                 let close = SQLQueryString("WITH closed AS (UPDATE spans SET until = \(bind: t) WHERE host_id = \(bind: hostID) AND until IS NULL AND package_id IN (\(binds: closing)) RETURNING 1) ")
-                try await insertSpans(hostID: hostID, packages: opening, since: t, until: nil, installedAt: installedAt, after: close, db: db)
+                try await insertSpans(hostID: hostID, packages: opening, since: t, until: nil, installedAt: installedAt, with: close, db: db)
                 return
             }
             for batch in closing.chunked(Self.chunk) {
@@ -862,9 +860,9 @@ public final class SQLHistoryStore: HistoryStore {
         try await insertSpans(hostID: hostID, packages: fresh, since: t, until: nextAt, installedAt: installedAt, db: db)
     }
 
-    /// - Parameter prefix: a `WITH …` clause run in the same statement.
+    /// - Parameter prefix: a `WITH …` clause, run in the same statement before the insert.
     private func insertSpans(
-        hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], after prefix: SQLQueryString? = nil, db: any SQLDatabase
+        hostID: Int64, packages: [Int64], since: Int64, until: Int64?, installedAt: [Int64: Int64], with prefix: SQLQueryString? = nil, db: any SQLDatabase
     ) async throws {
         guard !packages.isEmpty else { return }
         var rows = JSONRows()

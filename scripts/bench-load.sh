@@ -2,7 +2,8 @@
 # The server load benchmark for the closing notes (not part of the tests): a release build, then
 # for SQLite and for PostgreSQL (a throwaway cluster, durable defaults: fsync and synchronous_commit
 # on) a `tidemark server` and, as its own process, `tidemark bench load` playing 1,000 hosts of
-# 3,000 packages over loopback (heartbeats, then changed snapshots). Also the agent's CPU time and
+# 3,000 packages over loopback (heartbeats, then changed snapshots), with the disk's own fdatasync
+# latency measured beside it (--disk-probe, on the stores' filesystem). Also the agent's CPU time and
 # peak memory for one collection of a 3,000-package rpm root (built by scripts/bench.sh's recipe).
 #   BENCH_DIR=dir (kept between runs), BENCH_LOAD_ARGS="--hosts 1000 --packages 3000 --duration 60",
 #   BENCH_HEARTBEAT_RATE=3000 BENCH_SNAPSHOT_RATE=150 (the open-loop pass: the issue's goals),
@@ -39,11 +40,11 @@ run_load() { # $1 = label, $2 = --db value, $3 = a command for --after-warm-up (
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   if [[ " ${BENCH_PASSES:-closed open} " == *" closed "* ]]; then
     echo "== bench load: $1, closed loop (capacity)"
-    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
+    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" --disk-probe "$work" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
   fi
   if [[ " ${BENCH_PASSES:-closed open} " == *" open "* ]]; then
     echo "== bench load: $1, open loop at the goal rates (latency at that load)"
-    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" \
+    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" --disk-probe "$work" \
       --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
   fi
   awk '{printf "server CPU (all passes): %.1f s user, %.1f s system\n", $14/100, $15/100}' "/proc/$server_pid/stat"

@@ -88,18 +88,27 @@ public struct APIError: Error, Sendable, Equatable {
         }
     }
 
-    func response() -> Response {
+    /// `{"error": {"code", "message"}}`, as every error answer's body.
+    var document: [UInt8] {
         struct Body: Encodable {
             struct Inner: Encodable { var code: String; var message: String }
             var error: Inner
         }
-        let bytes = (try? TidemarkJSON.document(Body(error: .init(code: code, message: message)))) ?? Array("{\"error\":{}}\n".utf8)
+        return (try? TidemarkJSON.document(Body(error: .init(code: code, message: message)))) ?? Array("{\"error\":{}}\n".utf8)
+    }
+
+    /// The headers of the answer: its content type, and for 401 the challenges.
+    var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized {
             // Both schemes, so that HTTP clients that wait for a challenge before they send
             // credentials (libcurl under zypper, with user:TOKEN in the baseurl) send them.
             headers[values: .wwwAuthenticate] = ["Bearer realm=\"tidemark\"", "Basic realm=\"tidemark\", charset=\"UTF-8\""]
         }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return headers
+    }
+
+    func response() -> Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Logging
 import Synchronization
@@ -160,9 +161,13 @@ public struct TidemarkServer: Sendable {
     /// The application, ready for `runService()` (which stops gracefully on SIGTERM and SIGINT:
     /// in-flight requests finish, the scheduled mirroring stops, then it returns).
     public func application(logger: Logger) -> some ApplicationProtocol {
-        Application(
+        let t = configuration.requestTimeout.components
+        let requestTimeout = TimeAmount.nanoseconds(t.seconds * 1_000_000_000 + t.attoseconds / 1_000_000_000)
+        return Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout)],
+                idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
             services: (configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [])
                 + (rolloutDriver.flatMap { driver in configuration.rolloutInterval.map { [RolloutSchedule(driver: driver, interval: $0)] } } ?? [])
@@ -340,34 +345,25 @@ public struct TidemarkServer: Sendable {
 
     // MARK: bodies
 
-    /// The whole body, up to `maxBody` bytes (413 beyond) and within `requestTimeout` (408).
+    /// The whole body, up to `maxBody` bytes (413 beyond). A body that does not arrive within
+    /// `requestTimeout` is answered 408 by `RequestTimeoutHandler`.
     func readBody(_ req: Request) async throws -> ByteBuffer {
         try await readBody(req, limit: configuration.maxBody, option: "--max-body")
     }
 
-    /// The whole body, up to `limit` bytes (413 naming `option` beyond) and within `requestTimeout` (408).
+    /// The whole body, up to `limit` bytes (413 naming `option` beyond).
     func readBody(_ req: Request, limit: Int, option: String) async throws -> ByteBuffer {
         if let length = req.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw APIError(.contentTooLarge, "payload_too_large", "request body of \(length) bytes exceeds the server's limit of \(limit) bytes (\(option))")
         }
-        let timeout = configuration.requestTimeout
-        let body = req.body
         do {
-            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask { try await body.collect(upTo: limit) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                let first = try await group.next()!
-                group.cancelAll()
-                guard let buffer = first else {
-                    throw APIError(.requestTimeout, "request_timeout", "the request body did not arrive within \(timeout.components.seconds) s")
-                }
-                return buffer
-            }
+            return try await req.body.collect(upTo: limit)
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the server's limit of \(limit) bytes (\(option))")
+        } catch is HTTPParserError {
+            // The connection closed before the body's end: the client went away, or
+            // RequestTimeoutHandler answered 408 and closed it. Logged and counted as the 408.
+            throw APIError(.requestTimeout, "request_timeout", "the request body did not arrive in full (the connection closed before its end, or --request-timeout passed)")
         }
     }
 

@@ -69,4 +69,32 @@ import TidemarkTestSupport
         #expect(!log.contains(admin) && !log.contains(agentToken))
         #expect(try cli.check(["history", "worker1", "--json"]).contains("2025-01-21T11:00:00Z"))
     }
+
+    /// A body that stops arriving is answered 408 with the API's JSON error once
+    /// `--request-timeout` has passed, the connection is closed, nothing is stored, and the
+    /// server goes on serving.
+    @Test func aStalledUploadIsAnswered408AndNothingIsStored() throws {
+        let tmp = try TemporaryDirectory("server-request-timeout")
+        defer { tmp.remove() }
+        let cli = try TidemarkExecutable(db: tmp.path("tidemark.sqlite"))
+        let admin = try cli.check(["token", "create", "--role", "admin"]).trimmed
+        let server = try ServerProcess(cli, db: cli.db, log: tmp.path("server.log"), arguments: ["--request-timeout", "1"])
+        try server.start()
+        defer { server.kill9() }
+
+        let body = Fleet.payload(Fleet.observation("worker1", "2025-01-21T10:00:00Z", Fleet.base), full: true)
+        let head = "POST /api/v1/observations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        let answer = try server.rawExchange(Array(head.utf8) + Array(body.utf8.prefix(body.utf8.count / 2)))
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+        #expect(answer.lowercased().contains("connection: close"), "\(answer)")
+        #expect(answer.contains("\"request_timeout\"") && answer.contains("--request-timeout"), "\(answer)")
+        #expect(try cli.check(["hosts", "--json"]).filter { !$0.isWhitespace } == "[]")
+
+        // The whole request, sent at once, is answered as usual.
+        let whole = try server.rawExchange(Array((head.replacingOccurrences(of: "Host:", with: "Connection: close\r\nHost:") + body).utf8))
+        #expect(whole.hasPrefix("HTTP/1.1 201"), "\(whole)")
+        #expect(try cli.check(["hosts", "--json"]).contains("\"worker1\""))
+        let log = String(decoding: try FileSystem.read(tmp.path("server.log")), as: UTF8.self)
+        #expect(log.contains("status=408") && log.contains("error_code=request_timeout"), "\(log.suffix(2000))")
+    }
 }

@@ -65,6 +65,33 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process?.isRunning ?? false }
 
+    /// Sends `bytes` over a fresh connection as a client that then sends nothing more (a stalled
+    /// upload), and returns everything the server answers until it closes the connection (or
+    /// `wait` passes, so a server that never answers fails the test instead of hanging it).
+    public func rawExchange(_ bytes: [UInt8], wait: Duration = .seconds(60)) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TidemarkError(.toolFailed, "socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw TidemarkError(.toolFailed, "connect() to port \(port) failed") }
+        var limit = timeval(tv_sec: Int(wait.components.seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
+            throw TidemarkError(.toolFailed, "send() to port \(port) failed")
+        }
+        var answer: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return String(decoding: answer, as: UTF8.self) }
+            guard n > 0 else { throw TidemarkError(.toolFailed, "the server neither answered nor closed the connection within \(wait) (got: \(String(decoding: answer, as: UTF8.self)))") }
+            answer += chunk[..<n]
+        }
+    }
+
     /// A loopback port nobody listens on right now.
     public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -37,6 +37,11 @@ extension BenchCommand {
         var afterWarmUp: String?
         @Flag(help: "Also print each measured second: answers, p99 and the slowest (where a tail comes from: a stall or a steady spread).")
         var timeline = false
+        @Option(help: ArgumentHelp(
+            "Also measure the disk under DIR (the store's filesystem): an fdatasync every 10 ms, reported beside the latencies.",
+            discussion: "A durable store answers after its commit reached the disk, so a stall of the disk delays every answer in flight, on any store. The probe, run in the same seconds, tells such a stall from one of the server.",
+            valueName: "dir"))
+        var diskProbe: String?
 
         func run() async throws {
             let hosts = self.hosts, packages = self.packages, concurrency = self.concurrency
@@ -144,7 +149,7 @@ extension BenchCommand {
                     firstError.value.withLock { $0 = $0 ?? "\(error)" }
                 }
             }
-            func phase(_ seconds: Double, changed: Bool, rate: Double) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double) {
+            func phase(_ seconds: Double, changed: Bool, rate: Double) async -> (count: Int, errors: Int, latencies: [Double], elapsed: Double, start: ContinuousClock.Instant) {
                 answers.value.withLock { $0 = [] }
                 phaseStart.value.withLock { $0 = ContinuousClock.now }
                 errors.value.withLock { $0 = 0 }
@@ -185,18 +190,24 @@ extension BenchCommand {
                 if timeline {
                     var bySecond: [Int: [Double]] = [:]
                     for a in all { bySecond[Int(a.at), default: []].append(a.ms) }
+                    var diskBySecond: [Int: Double] = [:]
+                    for d in probe?.samples(from: t0, to: .now) ?? [] { diskBySecond[Int(inSeconds(d.at - t0)), default: 0] = max(diskBySecond[Int(inSeconds(d.at - t0))] ?? 0, d.milliseconds) }
                     for second in bySecond.keys.sorted() {
                         let xs = bySecond[second]!.sorted()
-                        Output.warn(String(format: "load: %@ second %d: %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!))
+                        let disk = diskBySecond[second].map { String(format: ", disk's slowest fdatasync %.1f ms", $0) } ?? ""
+                        Output.warn(String(format: "load: %@ second %d: %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!) + disk)
                     }
                 }
-                return (l.count, errors.value.withLock { $0 }, l, inSeconds(ContinuousClock.now - t0))
+                return (l.count, errors.value.withLock { $0 }, l, inSeconds(ContinuousClock.now - t0), t0)
             }
             func pct(_ xs: [Double], _ p: Double) -> String {
                 guard !xs.isEmpty else { return "-" }
                 let s = xs.sorted()
                 return String(format: "%.1f ms", s[min(s.count - 1, Int(Double(s.count) * p))])
             }
+            let probe = try diskProbe.map { try DiskProbe(directory: $0) }
+            probe?.start()
+            defer { probe?.stop() }
             let half = Double(duration) / 2
             Output.warn("load: warm-up took \(ContinuousClock.now - warmup); heartbeats for \(half) s")
             let beats = await phase(half, changed: false, rate: heartbeatRate)
@@ -208,6 +219,12 @@ extension BenchCommand {
             func offered(_ rate: Double) -> String { rate > 0 ? String(format: "  offered %.0f/s", rate) : "" }
             Output.line(String(format: "heartbeats:        %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(beats.count) / beats.elapsed, beats.count, beats.elapsed, pct(beats.latencies, 0.5), pct(beats.latencies, 0.99), beats.errors) + offered(heartbeatRate))
             Output.line((fullSnapshots ? "(whole) " : "(delta) ") + String(format: "changed snapshots: %.0f/s  (%d in %.1f s)  p50 %@  p99 %@  errors %d", Double(snaps.count) / snaps.elapsed, snaps.count, snaps.elapsed, pct(snaps.latencies, 0.5), pct(snaps.latencies, 0.99), snaps.errors) + offered(snapshotRate))
+            if let probe {
+                for (name, p) in [("heartbeats", beats), ("snapshots", snaps)] {
+                    let ms = probe.samples(from: p.start, to: p.start + .nanoseconds(Int64(p.elapsed * 1e9))).map(\.milliseconds)
+                    Output.line(String(format: "disk during %@: %d fdatasyncs, p50 %@  p99 %@  slowest %.1f ms, %d over 50 ms", name, ms.count, pct(ms, 0.5), pct(ms, 0.99), ms.max() ?? 0, ms.filter { $0 > 50 }.count))
+                }
+            }
         }
     }
 }

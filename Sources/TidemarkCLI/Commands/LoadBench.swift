@@ -153,7 +153,7 @@ extension BenchCommand {
                 answers.value.withLock { $0 = [] }
                 phaseStart.value.withLock { $0 = ContinuousClock.now }
                 errors.value.withLock { $0 = 0 }
-                let t0 = ContinuousClock.now
+                let t0 = ContinuousClock.now, wallStart = Date()
                 let deadline = t0 + .milliseconds(Int64(seconds * 1000))
                 await withTaskGroup(of: Void.self) { group in
                     if rate > 0 {
@@ -195,7 +195,8 @@ extension BenchCommand {
                     for second in bySecond.keys.sorted() {
                         let xs = bySecond[second]!.sorted()
                         let disk = diskBySecond[second].map { String(format: ", disk's slowest fdatasync %.1f ms", $0) } ?? ""
-                        Output.warn(String(format: "load: %@ second %d: %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!) + disk)
+                        let clock = Timestamp(seconds: Int64(wallStart.timeIntervalSince1970) + Int64(second)).iso8601
+                        Output.warn(String(format: "load: %@ second %d (%@): %d answered, p99 %.1f ms, slowest %.1f ms", changed ? "snapshots" : "heartbeats", second, clock, xs.count, xs[min(xs.count - 1, Int(Double(xs.count) * 0.99))], xs.last!) + disk)
                     }
                 }
                 return (l.count, errors.value.withLock { $0 }, l, inSeconds(ContinuousClock.now - t0), t0)

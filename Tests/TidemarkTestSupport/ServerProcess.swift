@@ -69,13 +69,9 @@ public final class ServerProcess: @unchecked Sendable {
     /// upload), and returns everything the server answers until it closes the connection (or
     /// `wait` passes, so a server that never answers fails the test instead of hanging it).
     public func rawExchange(_ bytes: [UInt8], wait: Duration = .seconds(60)) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TidemarkError(.toolFailed, "socket() failed") }
+        let fd = try Self.tcpSocket()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
+        var addr = Self.loopback(port: port)
         let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard connected == 0 else { throw TidemarkError(.toolFailed, "connect() to port \(port) failed") }
         var limit = timeval(tv_sec: Int(wait.components.seconds), tv_usec: 0)
@@ -94,17 +90,27 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// A loopback port nobody listens on right now.
     public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TidemarkError(.toolFailed, "socket() failed") }
+        let fd = try tcpSocket()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
+        var addr = loopback(port: 0)
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         guard bound == 0 else { throw TidemarkError(.toolFailed, "bind() failed") }
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    private static func tcpSocket() throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TidemarkError(.toolFailed, "socket() failed") }
+        return fd
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return addr
     }
 }

@@ -191,7 +191,10 @@ extension BenchCommand {
                     var bySecond: [Int: [Double]] = [:]
                     for a in all { bySecond[Int(a.at), default: []].append(a.ms) }
                     var diskBySecond: [Int: Double] = [:]
-                    for d in probe?.samples(from: t0, to: .now) ?? [] { diskBySecond[Int(inSeconds(d.at - t0)), default: 0] = max(diskBySecond[Int(inSeconds(d.at - t0))] ?? 0, d.milliseconds) }
+                    for d in probe?.samples(from: t0, to: .now) ?? [] {
+                        let second = Int(inSeconds(d.at - t0))
+                        diskBySecond[second] = max(diskBySecond[second] ?? 0, d.milliseconds)
+                    }
                     for second in bySecond.keys.sorted() {
                         let xs = bySecond[second]!.sorted()
                         let disk = diskBySecond[second].map { String(format: ", disk's slowest fdatasync %.1f ms", $0) } ?? ""

@@ -34,18 +34,18 @@ trap cleanup EXIT
 run_load() { # $1 = label, $2 = --db value, $3 = a command for --after-warm-up (or nothing)
   local db=$2 settle=()
   [ -n "${3:-}" ] && settle=(--after-warm-up "$3")
+  local load=("$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" --disk-probe "$work")
   "$tidemark" token create --role admin --db "$db" --note bench > "$work/admin.token" 2>/dev/null
   "$tidemark" server --db "$db" --listen "127.0.0.1:$port" 2> "$work/server-$1.log" &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   if [[ " ${BENCH_PASSES:-closed open} " == *" closed "* ]]; then
     echo "== bench load: $1, closed loop (capacity)"
-    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" --disk-probe "$work" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
+    "${load[@]}" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
   fi
   if [[ " ${BENCH_PASSES:-closed open} " == *" open "* ]]; then
     echo "== bench load: $1, open loop at the goal rates (latency at that load)"
-    "$tidemark" bench load --server "http://127.0.0.1:$port" --token-file "$work/admin.token" --disk-probe "$work" \
-      --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
+    "${load[@]}" --heartbeat-rate "${BENCH_HEARTBEAT_RATE:-3000}" --snapshot-rate "${BENCH_SNAPSHOT_RATE:-150}" "${settle[@]}" ${BENCH_LOAD_ARGS:-}
   fi
   awk '{printf "server CPU (all passes): %.1f s user, %.1f s system\n", $14/100, $15/100}' "/proc/$server_pid/stat"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=

@@ -161,13 +161,11 @@ public struct TidemarkServer: Sendable {
     /// The application, ready for `runService()` (which stops gracefully on SIGTERM and SIGINT:
     /// in-flight requests finish, the scheduled mirroring stops, then it returns).
     public func application(logger: Logger) -> some ApplicationProtocol {
-        let t = configuration.requestTimeout.components
-        let requestTimeout = TimeAmount.nanoseconds(t.seconds * 1_000_000_000 + t.attoseconds / 1_000_000_000)
-        return Application(
+        Application(
             router: router(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestTimeoutHandler(timeout: requestTimeout)],
-                idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000))),
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: TimeAmount(configuration.requestTimeout))],
+                idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
             services: (configuration.mirrorInterval.map { [MirrorSchedule(server: self, interval: $0, logger: logger)] } ?? [])
                 + (rolloutDriver.flatMap { driver in configuration.rolloutInterval.map { [RolloutSchedule(driver: driver, interval: $0)] } } ?? [])

@@ -50,10 +50,16 @@ public final class SQLHistoryStore: HistoryStore {
             if objects.count + new.count > Self.maxObjects { objects.removeAll(keepingCapacity: true) }
             objects.merge(new) { a, _ in a }
         }
-        var states: [String: StateRow] = [:]
+        private(set) var states: [String: StateRow] = [:]
         /// `states` by row id: a delta's base is found by id (its depth decides whether the new
         /// state is stored as a delta against it) without a round trip.
-        var stateRows: [Int64: StateRow] = [:]
+        private(set) var stateRows: [Int64: StateRow] = [:]
+
+        /// Keeps `states` and `stateRows` in step.
+        mutating func remember(states new: [String: StateRow]) {
+            states.merge(new) { $1 }
+            for row in new.values { stateRows[row.rowID] = row }
+        }
         var members: [Int64: [Int64]] = [:]
         var memberOrder: [Int64] = []
         var memberHead = 0
@@ -478,8 +484,7 @@ public final class SQLHistoryStore: HistoryStore {
             c.packages.merge(pending.packages) { $1 }
             c.remember(objects: pending.objects)
             for (key, id) in pending.packages { c.keys[id] = key }
-            c.states.merge(pending.states) { $1 }
-            for row in pending.states.values { c.stateRows[row.rowID] = row }
+            c.remember(states: pending.states)
             for (k, v) in pending.members { c.remember(members: v, of: k) }
             for (k, v) in pending.ordered { c.remember(ordered: v, of: k) }
         }
